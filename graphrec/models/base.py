@@ -1,0 +1,196 @@
+"""The model contract every graphrec recommender obeys (after implicit's ``RecommenderBase``).
+
+A model is an ``nn.Module`` over contiguous node indices (``0..num_users-1``,
+``0..num_movies-1``) with:
+
+- ``score(users [B], movies [B]) -> [B]``: a score per (user, movie) pair, higher is better;
+- ``score_all(users [B]) -> [B, num_movies]``: scores of every movie;
+- ``recommend(users [B], k, exclude_seen=True) -> (ids [B, k], scores [B, k])``;
+- ``save(path)`` / ``Recommender.load(path)``: a folder with ``weights.pt`` (plain tensors,
+  loaded with ``weights_only=True``) and ``model.json`` (class, constructor arguments, id maps).
+
+Constructor arguments are typed hyperparameters; a subclass records them with
+``self.hparams = {...}`` so that ``load`` can rebuild it. ``fit``-style training lives in the
+model (``fit(split, ...)``) or in :mod:`graphrec.train`; ``remember_seen(split)`` stores the
+train movies that ``recommend(exclude_seen=True)`` filters out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from graphrec.data.graph import UnknownMovieError, UnknownUserError
+from graphrec.io import atomic_write, load_tensors, save_tensors
+
+__all__ = ["Recommender", "MODEL_REGISTRY"]
+
+MODEL_REGISTRY: dict[str, type[Recommender]] = {}
+
+
+class Recommender(nn.Module, ABC):
+    """Abstract base of every recommender: see the module docstring for the contract.
+
+    Args:
+        num_users: number of user nodes.
+        num_movies: number of movie nodes.
+    """
+
+    hparams: dict[str, Any]
+    #: whether the model's scores depend on the user (ItemPop's do not)
+    personalised: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not getattr(cls, "__abstractmethods__", None):
+            MODEL_REGISTRY[cls.__name__] = cls
+
+    def __init__(self, num_users: int, num_movies: int) -> None:
+        super().__init__()
+        if num_users <= 0 or num_movies <= 0:
+            raise ValueError(f"need at least one user and one movie, got {num_users}, {num_movies}")
+        self.num_users, self.num_movies = int(num_users), int(num_movies)
+        self.hparams = {"num_users": self.num_users, "num_movies": self.num_movies}
+        self.register_buffer("seen_ptr", torch.zeros(self.num_users + 1, dtype=torch.long))
+        self.register_buffer("seen_movies", torch.zeros(0, dtype=torch.long))
+        self.meta: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ contract
+    @abstractmethod
+    def score(self, users: Tensor, movies: Tensor) -> Tensor:
+        """[B] scores of (users[b], movies[b]) pairs."""
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """[B, num_movies] scores of every movie for each user (default: via :meth:`score`)."""
+        users = self.check_users(users)
+        b = users.numel()
+        movies = torch.arange(self.num_movies, device=users.device)
+        return self.score(users.repeat_interleave(self.num_movies), movies.repeat(b)).view(
+            b, self.num_movies
+        )
+
+    @property
+    def device(self) -> torch.device:
+        for t in self.parameters():
+            return t.device
+        return self.seen_ptr.device
+
+    def check_users(self, users: Tensor | int | list[int]) -> Tensor:
+        """Users as a 1-D long tensor on the model's device; unknown indices raise
+        :class:`UnknownUserError` naming the id and the valid range."""
+        users = torch.as_tensor(users, dtype=torch.long).view(-1)
+        bad = (users < 0) | (users >= self.num_users)
+        if bad.any():
+            raise UnknownUserError(
+                f"user index {int(users[bad][0])} is out of range: this model knows users "
+                f"0..{self.num_users - 1} (node indices; map raw ids with "
+                f"graphrec.data.user_index)"
+            )
+        return users.to(self.device)
+
+    def check_movies(self, movies: Tensor | int | list[int]) -> Tensor:
+        movies = torch.as_tensor(movies, dtype=torch.long).view(-1)
+        bad = (movies < 0) | (movies >= self.num_movies)
+        if bad.any():
+            raise UnknownMovieError(
+                f"movie index {int(movies[bad][0])} is out of range: this model knows movies "
+                f"0..{self.num_movies - 1}"
+            )
+        return movies.to(self.device)
+
+    def remember_seen(self, split) -> Recommender:
+        """Store the split's train movies per user, filtered by ``recommend``."""
+        self.seen_ptr = split.train_ptr.clone().to(self.seen_ptr.device)
+        self.seen_movies = split.train_movies.clone().to(self.seen_ptr.device)
+        return self
+
+    @torch.no_grad()
+    def recommend(
+        self, users: Tensor | int | list[int], k: int = 10, exclude_seen: bool = True
+    ) -> tuple[Tensor, Tensor]:
+        """Top-``k`` movies per user: ``(ids [B, k], scores [B, k])``, best first.
+
+        ``exclude_seen`` drops each user's train movies (stored by :meth:`remember_seen`,
+        which ``fit`` calls).
+        """
+        users = self.check_users(users)
+        if not 1 <= k <= self.num_movies:
+            raise ValueError(f"k must be in 1..{self.num_movies}, not {k}")
+        was_training = self.training
+        self.eval()
+        try:
+            scores = self.score_all(users).float().clone()
+        finally:
+            self.train(was_training)
+        if exclude_seen:
+            if self.seen_movies.numel() == 0 and self.seen_ptr[-1] == 0:
+                raise RuntimeError(
+                    "recommend(exclude_seen=True) needs the train movies: call fit(...) or "
+                    "remember_seen(split) first, or pass exclude_seen=False"
+                )
+            lo, hi = self.seen_ptr[users], self.seen_ptr[users + 1]
+            counts = hi - lo
+            rows = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), counts)
+            starts = torch.repeat_interleave(lo - torch.cumsum(counts, 0) + counts, counts)
+            cols = self.seen_movies[torch.arange(int(counts.sum()), device=users.device) + starts]
+            scores[rows, cols] = float("-inf")
+        top = torch.topk(scores, k, dim=1)
+        return top.indices, top.values
+
+    # ------------------------------------------------------------------ persistence
+    def extra_state(self) -> dict[str, Any]:
+        """JSON-serialisable state beyond tensors (override when needed)."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path/weights.pt`` and ``path/model.json``; returns the folder."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_tensors(path / "weights.pt", self.state_dict())
+        spec = {
+            "class": type(self).__name__,
+            "hparams": self.hparams,
+            "extra": self.extra_state(),
+            "meta": self.meta,
+        }
+        with atomic_write(path / "model.json", "w") as fh:
+            json.dump(spec, fh, indent=2)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str = "cpu") -> Recommender:
+        """Rebuild a saved model (any registered class when called on ``Recommender``)."""
+        path = Path(path)
+        spec_file = path / "model.json"
+        if not spec_file.is_file():
+            raise FileNotFoundError(f"{spec_file} not found: {path} is not a saved model")
+        spec = json.loads(spec_file.read_text())
+        name = spec["class"]
+        if name not in MODEL_REGISTRY:
+            raise ValueError(
+                f"{path} holds a {name}, which is not a known model class "
+                f"(import its module first); known: {sorted(MODEL_REGISTRY)}"
+            )
+        klass = MODEL_REGISTRY[name]
+        if cls is not Recommender and not issubclass(klass, cls):
+            raise TypeError(f"{path} holds a {name}, not a {cls.__name__}")
+        hp = dict(spec["hparams"])
+        model = klass(**hp)
+        state = load_tensors(path / "weights.pt", map_location)
+        # buffers whose size depends on data (seen lists) are resized before loading
+        for key in ("seen_ptr", "seen_movies"):
+            if key in state:
+                setattr(model, key, torch.empty_like(state[key]))
+        model.load_extra_state(spec.get("extra", {}))
+        model.load_state_dict(state)
+        model.meta = spec.get("meta", {})
+        return model

@@ -1,0 +1,92 @@
+"""The shared contract test every model's tests subclass (after implicit's test mixin).
+
+Subclass :class:`ContractTests` and define ``make_model(self, split)`` returning a fitted
+model. The graph is a checkerboard (:func:`graphrec.data.synthetic.checkerboard_graph`): each
+user's two held-out movies are the only unseen movies of its own block, so a personalised
+model must put exactly those two first. Non-personalised models override
+``test_known_answer``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphrec.data import UnknownUserError, temporal_split
+from graphrec.data.synthetic import checkerboard_graph
+from graphrec.evaluate import evaluate
+
+
+class ContractTests:
+    num_blocks = 4
+    block_size = 8
+    #: share of users whose top-2 must be exactly their two held-out movies
+    known_answer_min = 1.0
+
+    def make_model(self, split):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # built once per test class (cached on the class: fixtures stay function-scoped)
+    @pytest.fixture
+    def split(self):
+        cls = type(self)
+        if "_split" not in cls.__dict__:
+            cls._split = temporal_split(checkerboard_graph(self.num_blocks, self.block_size))
+        return cls._split
+
+    @pytest.fixture
+    def model(self, split):
+        cls = type(self)
+        if "_model" not in cls.__dict__:
+            torch.manual_seed(0)
+            cls._model = self.make_model(split)
+        return cls._model
+
+    def test_score_shapes_and_consistency(self, model, split):
+        users = torch.tensor([0, 1, split.num_users - 1])
+        movies = torch.tensor([2, 0, split.num_movies - 1])
+        with torch.no_grad():
+            s = model.score(users, movies)
+            full = model.score_all(users)
+        assert s.shape == (3,)
+        assert full.shape == (3, split.num_movies)
+        torch.testing.assert_close(full[torch.arange(3), movies], s, rtol=1e-4, atol=1e-5)
+
+    def test_recommend_excludes_train_movies(self, model, split):
+        users = torch.arange(split.num_users)
+        ids, scores = model.recommend(users, k=5)
+        assert ids.shape == scores.shape == (split.num_users, 5)
+        assert (scores[:, :-1] >= scores[:, 1:]).all(), "recommendations must be best first"
+        seen = set(zip(split.train[0].tolist(), split.train[1].tolist(), strict=True))
+        for u in range(split.num_users):
+            assert not any((u, m) in seen for m in ids[u].tolist())
+        ids_all, _ = model.recommend(users, k=5, exclude_seen=False)
+        assert ids_all.shape == (split.num_users, 5)
+
+    def test_known_answer(self, model, split):
+        ids, _ = model.recommend(torch.arange(split.num_users), k=2)
+        held = {
+            u: {int(split.valid[1, i]), int(split.test[1, i])}
+            for i, u in enumerate(split.test[0].tolist())
+        }
+        ok = [set(ids[u].tolist()) == held[u] for u in held]
+        assert sum(ok) / len(ok) >= self.known_answer_min, f"{sum(ok)}/{len(ok)} users right"
+        metrics = evaluate(model, split, "test", "full", k=2)
+        assert metrics["hr@2"] >= self.known_answer_min
+
+    def test_unknown_user_is_a_clear_error(self, model, split):
+        with pytest.raises(UnknownUserError, match=str(split.num_users + 5)):
+            model.recommend([split.num_users + 5], k=3)
+        with pytest.raises(UnknownUserError, match=f"0..{split.num_users - 1}"):
+            model.score_all(torch.tensor([-1]))
+
+    def test_save_load_round_trip(self, model, split, tmp_path):
+        from graphrec.models.base import Recommender
+
+        model.save(tmp_path / "m")
+        again = Recommender.load(tmp_path / "m")
+        assert type(again) is type(model)
+        users = torch.arange(split.num_users)
+        with torch.no_grad():
+            torch.testing.assert_close(again.score_all(users), model.score_all(users))
+        assert torch.equal(again.recommend(users, k=3)[0], model.recommend(users, k=3)[0])
