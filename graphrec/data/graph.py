@@ -149,8 +149,8 @@ def build_graph(tables: Tables) -> HeteroData:
     data["movie"].num_nodes = len(movie_ids)
 
     edge_index = torch.from_numpy(np.stack([u, m]).astype(np.int64))
-    rating = torch.from_numpy(ratings["rating"].to_numpy(np.float32))
-    ts = torch.from_numpy(ratings["timestamp"].to_numpy(np.int64))
+    rating = torch.tensor(ratings["rating"].to_numpy(np.float32))
+    ts = torch.tensor(ratings["timestamp"].to_numpy(np.int64))
     data[RATES].edge_index = edge_index
     data[RATES].rating = rating
     data[RATES].time = ts

@@ -26,7 +26,7 @@ def sample_negatives(
     k: int,
     generator: torch.Generator | None = None,
     exclude: str = "train",
-    max_rounds: int = 100,
+    max_rounds: int = 20,
 ) -> Tensor:
     """[len(users), k] movies drawn uniformly (with replacement) among those each user has no
     interaction with (``exclude='train'``: train positives; ``'rated'``: any rating).
@@ -44,9 +44,19 @@ def sample_negatives(
         if idx.numel() == 0:
             return out.view(n, k)
         out[idx] = torch.randint(split.num_movies, (idx.numel(),), generator=generator)
-    raise RuntimeError(
-        "negative sampling did not converge: some user has interacted with (almost) every movie"
-    )
+    # users who interacted with almost every movie: draw the rest exactly from the complement
+    for i in idx.tolist():
+        u = int(flat_users[i])
+        lo = int(torch.searchsorted(keys, torch.tensor(u * split.num_movies)))
+        hi = int(torch.searchsorted(keys, torch.tensor((u + 1) * split.num_movies)))
+        free = split.num_movies - (hi - lo)
+        if free <= 0:
+            raise ValueError(f"user {u} has interacted with every movie: no negative exists")
+        r = int(torch.randint(free, (1,), generator=generator))
+        taken = keys[lo:hi] - u * split.num_movies  # sorted movies of this user
+        # the r-th free movie is r + (number of taken movies t with t - rank(t) <= r)
+        out[i] = r + int((taken - torch.arange(taken.numel()) <= r).sum())
+    return out.view(n, k)
 
 
 class PointwiseSampler:

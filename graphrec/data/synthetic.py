@@ -95,7 +95,14 @@ def synthetic_graph(
     rng = np.random.default_rng(seed)
     pu = (np.arange(num_users) + 1.0) ** -exponent
     pm = (np.arange(num_movies) + 1.0) ** -exponent
-    pu, pm = rng.permutation(pu / pu.sum()), rng.permutation(pm / pm.sum())
+    pu, pm = pu / pu.sum(), pm / pm.sum()
+    cap = 0.3 * num_movies / num_ratings  # no user is expected to rate > 30% of the movies
+    for _ in range(50):
+        if pu.max() <= cap * 1.0001:
+            break
+        pu = np.minimum(pu, cap)
+        pu /= pu.sum()
+    pu, pm = rng.permutation(pu), rng.permutation(pm)
     keys = np.empty(0, dtype=np.int64)
     draw = num_ratings
     while keys.size < num_ratings:
