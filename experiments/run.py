@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         module.run(args)
-    except (DatasetError, UnknownUserError, UnknownMovieError) as exc:
+    except (DatasetError, UnknownUserError, UnknownMovieError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -21,7 +21,7 @@ from torch_geometric.data import HeteroData
 from graphrec.data.graph import build_graph
 from graphrec.data.movielens import ML100K_GENRES, Tables
 
-__all__ = ["synthetic_graph", "checkerboard_graph"]
+__all__ = ["synthetic_graph", "synthetic_tables", "checkerboard_graph"]
 
 _OCCUPATIONS = ["student", "engineer", "writer", "doctor", "artist", "other"]
 
@@ -77,7 +77,19 @@ def synthetic_graph(
     exponent: float = 0.8,
     seed: int = 0,
 ) -> HeteroData:
-    """A random graph with power-law degrees and ``num_ratings`` distinct (user, movie) edges.
+    """A random graph with power-law degrees and ``num_ratings`` distinct (user, movie) edges
+    (:func:`synthetic_tables` made into a graph; same arguments)."""
+    return build_graph(synthetic_tables(num_users, num_movies, num_ratings, exponent, seed))
+
+
+def synthetic_tables(
+    num_users: int = 1000,
+    num_movies: int = 500,
+    num_ratings: int = 20_000,
+    exponent: float = 0.8,
+    seed: int = 0,
+) -> Tables:
+    """MovieLens-like tables with power-law degrees and ``num_ratings`` distinct edges.
 
     Args:
         num_users, num_movies: node counts.
@@ -114,9 +126,7 @@ def synthetic_graph(
     users, movies = keys // num_movies, keys % num_movies
     ratings = rng.integers(1, 6, num_ratings)
     times = 880_000_000 + rng.integers(0, 10_000_000, num_ratings)
-    return build_graph(
-        _tables("synthetic", users, movies, ratings, times, num_users, num_movies, rng)
-    )
+    return _tables("synthetic", users, movies, ratings, times, num_users, num_movies, rng)
 
 
 def checkerboard_graph(num_blocks: int = 4, block_size: int = 8, seed: int = 0) -> HeteroData:

@@ -1,0 +1,140 @@
+"""The experiment runner's common edge: --help, stats, pop, and errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write_ml100k
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cli():
+    spec = importlib.util.spec_from_file_location("graphrec_run", ROOT / "experiments/run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_help_lists_every_task():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/run.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0
+    from graphrec.tasks import TASKS
+
+    for name in TASKS:
+        assert name in proc.stdout
+
+
+def test_task_help_shows_common_options(cli, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", "pop", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for opt in ("--dataset", "--data-dir", "--out", "--seed", "--device", "--quiet"):
+        assert opt in out
+
+
+def test_unknown_task_and_dataset_are_usage_errors(cli, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", "nope"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", "stats", "--dataset", "ml-5k"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'ml-5k'" in capsys.readouterr().err
+
+
+def test_missing_data_offline_is_a_clear_error(cli, tmp_path, capsys):
+    rc = cli(
+        [
+            "--task",
+            "stats",
+            "--dataset",
+            "ml-1m",
+            "--source",
+            "local",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    assert rc == 2
+    assert "could not get ml-1m" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def _bigger_fixture(folder: Path) -> Path:
+    """6 users x 30 ratings over 150 movies: enough for the 1 + 99 protocol."""
+    items = [
+        f"{i}|Movie {i} (1990)|01-Jan-1990||http://x|"
+        + "|".join("1" if g == i % 19 else "0" for g in range(19))
+        for i in range(1, 151)
+    ]
+    ratings = [
+        (u, 1 + (u * 7 + j * 3) % 150, 1 + j % 5, 1000 + j) for u in range(1, 7) for j in range(30)
+    ]
+    users = [f"{u}|{20 + u}|M|writer|1234{u}" for u in range(1, 7)]
+    return write_ml100k(folder / "ml-100k", ratings=ratings, items=items, users=users).parent
+
+
+def test_stats_and_pop_on_a_fixture(cli, tmp_path, capsys):
+    raw = _bigger_fixture(tmp_path / "raw")
+    common = [
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--raw-dir",
+        str(raw),
+        "--source",
+        "local",
+        "--no-verify",
+        "--quiet",
+    ]
+    assert cli(["--task", "stats", *common, "--out", str(tmp_path / "s")]) == 0
+    stats = json.loads((tmp_path / "s" / "stats.json").read_text())
+    assert stats["users"] == 6 and stats["movies"] == 150 and stats["ratings"] == 180
+    assert stats["source"].startswith("local folder")
+    config = json.loads((tmp_path / "s" / "config.json").read_text())
+    assert config["seed"] == 0 and "torch" in config["versions"]
+    assert cli(["--task", "pop", *common, "--out", str(tmp_path / "p")]) == 0
+    m = json.loads((tmp_path / "p" / "metrics.json").read_text())
+    assert m["task"] == "pop" and m["model"] == "ItemPop" and m["seed"] == 0
+    for stage in ("valid", "test"):
+        assert set(m[stage]) == {"sampled", "full"}
+        assert m[stage]["full"]["protocol"] == "full"
+    assert m["test"]["full"]["users"] == 6
+    assert m["test"]["sampled"]["negatives"] == 99
+
+
+@pytest.mark.realdata
+def test_stats_on_real_ml_latest_small(cli, shared_latest_small, tmp_path, capsys):
+    args = [
+        "--task",
+        "stats",
+        "--dataset",
+        "ml-latest-small",
+        "--raw-dir",
+        str(shared_latest_small),
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--out",
+        str(tmp_path / "o"),
+        "--quiet",
+    ]
+    assert cli(args) == 2  # the shared copy has one rating beyond the published data
+    assert "--drop-bad-rows" in capsys.readouterr().err
+    assert cli([*args, "--drop-bad-rows"]) == 0
+    stats = json.loads((tmp_path / "o" / "stats.json").read_text())
+    assert (stats["users"], stats["movies"], stats["ratings"]) == (610, 9742, 100_836)
