@@ -1,0 +1,175 @@
+"""Similar-movie queries and their quality, for item2vec or any movie embedding.
+
+- :func:`top_similar`: cosine top-k neighbours of movies in an embedding.
+- :func:`item_cosine_neighbours`: the plain baseline, item-item cosine on the binary train
+  rating matrix (the ``cosine`` projection of :mod:`graphrec.data.projection`).
+- :func:`genre_coherence`: share of top-k neighbours that share a genre with the query,
+  beside the same share for random neighbours (its expected value, computed exactly).
+- :func:`franchise_hits`: for films of known franchises (sequels, trilogies), whether a
+  sibling is among their top-k neighbours.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from graphrec.data.projection import movie_graph
+from graphrec.data.split import InteractionSplit
+
+__all__ = [
+    "FRANCHISES",
+    "top_similar",
+    "item_cosine_neighbours",
+    "genre_coherence",
+    "franchise_hits",
+]
+
+#: franchise groups, titled as in ML-100K (titles absent from a data set are skipped)
+FRANCHISES: list[list[str]] = [
+    ["Star Wars (1977)", "Empire Strikes Back, The (1980)", "Return of the Jedi (1983)"],
+    ["Godfather, The (1972)", "Godfather: Part II, The (1974)"],
+    ["Alien (1979)", "Aliens (1986)", "Alien 3 (1992)", "Alien: Resurrection (1997)"],
+    ["Terminator, The (1984)", "Terminator 2: Judgment Day (1991)"],
+    ["Raiders of the Lost Ark (1981)", "Indiana Jones and the Last Crusade (1989)"],
+    ["Die Hard (1988)", "Die Hard 2 (1990)", "Die Hard: With a Vengeance (1995)"],
+    ["Batman (1989)", "Batman Returns (1992)", "Batman Forever (1995)", "Batman & Robin (1997)"],
+    [
+        "Star Trek: The Motion Picture (1979)",
+        "Star Trek: The Wrath of Khan (1982)",
+        "Star Trek III: The Search for Spock (1984)",
+        "Star Trek IV: The Voyage Home (1986)",
+        "Star Trek V: The Final Frontier (1989)",
+        "Star Trek VI: The Undiscovered Country (1991)",
+        "Star Trek: Generations (1994)",
+        "Star Trek: First Contact (1996)",
+    ],
+    ["Jurassic Park (1993)", "Lost World: Jurassic Park, The (1997)"],
+    [
+        "Free Willy (1993)",
+        "Free Willy 2: The Adventure Home (1995)",
+        "Free Willy 3: The Rescue (1997)",
+    ],
+    ["Jaws (1975)", "Jaws 2 (1978)", "Jaws 3-D (1983)"],
+    ["Ace Ventura: Pet Detective (1994)", "Ace Ventura: When Nature Calls (1995)"],
+    ["Three Colors: Red (1994)", "Three Colors: Blue (1993)", "Three Colors: White (1994)"],
+    [
+        "Wallace & Gromit: The Best of Aardman Animation (1996)",
+        "Wrong Trousers, The (1993)",
+        "Close Shave, A (1995)",
+    ],
+    ["Evil Dead II (1987)", "Army of Darkness (1993)"],
+    ["Scream (1996)", "Scream 2 (1997)"],
+    ["Home Alone (1990)", "Home Alone 3 (1997)"],
+    [
+        "Homeward Bound: The Incredible Journey (1993)",
+        "Homeward Bound II: Lost in San Francisco (1996)",
+    ],
+    ["Under Siege (1992)", "Under Siege 2: Dark Territory (1995)"],
+    ["Speed (1994)", "Speed 2: Cruise Control (1997)"],
+    ["Brady Bunch Movie, The (1995)", "Very Brady Sequel, A (1996)"],
+    ["Highlander (1986)", "Highlander III: The Sorcerer (1994)"],
+]
+
+
+def top_similar(
+    emb: Tensor, ids: Tensor, k: int = 10, allowed: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Cosine top-``k`` neighbours of ``ids`` in ``emb`` [N, d], the query itself excluded.
+
+    ``allowed`` [N] bool restricts the neighbours (e.g. movies with at least one edge).
+    Returns ``(neighbours [len(ids), k], cosine [len(ids), k])``, best first.
+    """
+    z = F.normalize(emb.float(), dim=1)
+    sims = z[ids] @ z.T
+    sims[torch.arange(ids.numel()), ids] = float("-inf")
+    if allowed is not None:
+        sims[:, ~allowed] = float("-inf")
+    top = torch.topk(sims, k, dim=1)
+    return top.indices, top.values
+
+
+def item_cosine_neighbours(split: InteractionSplit, ids: Tensor, k: int = 10) -> Tensor:
+    """[len(ids), k] neighbours by item-item cosine on the binary train rating matrix
+    (pairs never co-rated come last, as ``-inf``)."""
+    g = movie_graph(split, weighting="cosine")
+    dense = torch.full((split.num_movies, split.num_movies), float("-inf"))
+    dense[g.edge_index[0], g.edge_index[1]] = g.edge_weight
+    return torch.topk(dense[ids], k, dim=1).indices
+
+
+def _genre_sets(genres: list[str]) -> list[set[str]]:
+    return [{g for g in s.split("|") if g and g != "unknown"} for s in genres]
+
+
+def genre_coherence(
+    neighbours: Tensor, ids: Tensor, genres: list[str], pool: Tensor | None = None
+) -> dict[str, float]:
+    """Share of neighbours sharing at least one genre with their query.
+
+    Args:
+        neighbours: [Q, k] neighbour ids of the queries ``ids`` [Q].
+        genres: ``|``-joined genre strings of every movie.
+        pool: [P] the movies a random neighbour would be drawn from (default: all).
+
+    Returns:
+        ``{"coherence": ..., "random_baseline": ..., "lift": coherence / baseline}``, where the
+        baseline is the exact expected coherence of neighbours drawn uniformly from ``pool``.
+    """
+    sets = _genre_sets(genres)
+    pool_ids = torch.arange(len(genres)) if pool is None else pool
+    names = sorted({g for s in sets for g in s})
+    gi = {g: i for i, g in enumerate(names)}
+    onehot = torch.zeros(len(genres), len(names))
+    for m, s in enumerate(sets):
+        for g in s:
+            onehot[m, gi[g]] = 1.0
+    q = onehot[ids]
+    shares = ((q @ onehot[pool_ids].T) > 0).float()  # [Q, P] shares a genre
+    same = (pool_ids.view(1, -1) == ids.view(-1, 1)).float()
+    baseline = ((shares * (1 - same)).sum(1) / (pool_ids.numel() - same.sum(1))).mean()
+    hit = torch.stack(
+        [(q[i : i + 1] @ onehot[neighbours[i]].T > 0).float().view(-1) for i in range(ids.numel())]
+    )
+    coherence = hit.mean()
+    return {
+        "coherence": float(coherence),
+        "random_baseline": float(baseline),
+        "lift": float(coherence / baseline) if baseline > 0 else float("nan"),
+    }
+
+
+def franchise_hits(
+    neighbours_of,
+    titles: list[str],
+    popularity: Tensor,
+    min_ratings: int = 20,
+    groups: list[list[str]] | None = None,
+) -> dict:
+    """For every franchise film with at least ``min_ratings`` train ratings, whether a sibling
+    is among its neighbours.
+
+    Args:
+        neighbours_of: callable ``ids [Q] -> neighbours [Q, k]``.
+        titles: every movie's title.
+        popularity: [num_movies] train ratings per movie.
+        groups: franchise groups of titles (default :data:`FRANCHISES`).
+
+    Returns:
+        ``{"films": n, "hit_rate": share with a sibling in the top k, "per_film": {title: bool}}``
+    """
+    index = {t: i for i, t in enumerate(titles)}
+    films, siblings = [], []
+    for group in groups or FRANCHISES:
+        present = [index[t] for t in group if t in index]
+        for m in present:
+            sib = [s for s in present if s != m]
+            if sib and int(popularity[m]) >= min_ratings:
+                films.append(m)
+                siblings.append(set(sib))
+    if not films:
+        return {"films": 0, "hit_rate": float("nan"), "per_film": {}}
+    nb = neighbours_of(torch.tensor(films))
+    per = {titles[m]: bool(set(nb[i].tolist()) & siblings[i]) for i, m in enumerate(films)}
+    return {"films": len(films), "hit_rate": sum(per.values()) / len(per), "per_film": per}

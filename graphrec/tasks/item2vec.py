@@ -1,0 +1,314 @@
+"""``--task item2vec``: movie graph -> weighted node2vec walks -> skip-gram -> similar movies.
+
+Steps: project the train ``rates`` edges onto a movie-movie graph
+(:func:`graphrec.data.projection.movie_graph`), walk it with weighted second-order walks
+(:mod:`graphrec.walks`), train skip-gram with negative sampling on the walks
+(:class:`graphrec.models.item2vec.SkipGram`), answer similar-movie queries, and measure the
+embedding: genre coherence@K beside its random baseline, franchise siblings in the top K beside a
+plain item-item cosine, and item2vec as a recommender under both protocols.
+
+Outputs in the run folder: ``similar.json``, ``embeddings.npy`` + ``items.csv``, ``umap.png``,
+``loss.png``, ``metrics.json``, ``config.json``, ``skipgram/`` and ``model/`` checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import numpy as np
+import torch
+
+from graphrec.data.graph import UnknownMovieError, movie_index
+from graphrec.data.projection import WEIGHTINGS, movie_graph
+from graphrec.io import atomic_write, resolve_device
+from graphrec.runs import evaluate_all
+from graphrec.similarity import (
+    franchise_hits,
+    genre_coherence,
+    item_cosine_neighbours,
+    top_similar,
+)
+from graphrec.tasks.common import load_graph, log, make_split, open_run
+
+DEFAULT_QUERIES = {
+    "ml-100k": [
+        "Star Wars (1977)",
+        "Toy Story (1995)",
+        "Godfather, The (1972)",
+        "Terminator 2: Judgment Day (1991)",
+        "Lion King, The (1994)",
+    ],
+    "ml-latest-small": [
+        "Star Wars: Episode IV - A New Hope (1977)",
+        "Toy Story (1995)",
+        "Godfather, The (1972)",
+        "Terminator 2: Judgment Day (1991)",
+        "Lion King, The (1994)",
+        "Matrix, The (1999)",
+    ],
+    "ml-1m": [
+        "Star Wars: Episode IV - A New Hope (1977)",
+        "Toy Story (1995)",
+        "Godfather, The (1972)",
+        "Terminator 2: Judgment Day (1991)",
+        "Lion King, The (1994)",
+        "Matrix, The (1999)",
+    ],
+}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--query",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="TITLE",
+        help="movie titles (or ids) to find neighbours of (default: a few "
+        "well-known films of the data set)",
+    )
+    parser.add_argument(
+        "--topk",
+        type=int,
+        default=10,
+        help="neighbours per query, and the K of the quality metrics (default 10)",
+    )
+    g = parser
+    g.add_argument(
+        "--weighting",
+        choices=WEIGHTINGS,
+        default="cosine",
+        help="movie-graph edge weights (default cosine; raw counts let popular hubs "
+        "dominate the walks)",
+    )
+    g.add_argument(
+        "--graph-min-rating",
+        type=float,
+        default=None,
+        help="only ratings >= this make co-rating edges (default: all)",
+    )
+    g.add_argument(
+        "--min-count",
+        type=int,
+        default=1,
+        help="drop movie pairs co-rated by fewer users (default 1)",
+    )
+    g.add_argument(
+        "--knn",
+        type=int,
+        default=50,
+        help="keep each movie's strongest K neighbours (default 50; 0 keeps all)",
+    )
+    g.add_argument("--walk-length", type=int, default=40, help="nodes per walk (default 40)")
+    g.add_argument("--walks-per-node", type=int, default=10, help="walks per movie (default 10)")
+    g.add_argument("--p", type=float, default=1.0, help="node2vec return parameter (default 1)")
+    g.add_argument("--q", type=float, default=1.0, help="node2vec in-out parameter (default 1)")
+    g.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
+    g.add_argument("--window", type=int, default=5, help="skip-gram window (default 5)")
+    g.add_argument("--epochs", type=int, default=5, help="skip-gram epochs (default 5)")
+    g.add_argument("--negatives", type=int, default=5, help="negatives per pair (default 5)")
+    g.add_argument("--lr", type=float, default=0.01, help="skip-gram learning rate")
+    g.add_argument("--batch-size", type=int, default=256, help="walks per optimiser step")
+    g.add_argument("--no-umap", action="store_true", help="skip the UMAP map (saves ~20 s)")
+
+
+def resolve_queries(data, queries: list[str]) -> list[int]:
+    """Movie indices of the queries; unknown or ambiguous titles raise with suggestions."""
+    out = []
+    for q in queries:
+        out.append(movie_index(data, q))
+    return out
+
+
+def run(args) -> dict:
+    t_all = time.perf_counter()
+    data = load_graph(args)
+    queries = args.query or DEFAULT_QUERIES.get(args.dataset, [])
+    explicit = args.query is not None
+    if explicit:
+        q_ids = resolve_queries(data, queries)  # fail before any training
+    else:
+        q_ids = []
+        for q in queries:
+            try:
+                q_ids.append(movie_index(data, q))
+            except UnknownMovieError as exc:
+                log(args, f"skipping default query: {exc}")
+    split = make_split(args, data)
+    device = resolve_device(args.device)
+    run_dir = open_run(args, "item2vec")
+    timing = {}
+
+    from graphrec.models.item2vec import SkipGram
+    from graphrec.models.item2vec_recommender import Item2VecRecommender
+    from graphrec.walks import random_walks
+
+    t0 = time.perf_counter()
+    graph = movie_graph(
+        split,
+        weighting=args.weighting,
+        min_rating=args.graph_min_rating,
+        min_count=args.min_count,
+        knn=args.knn or None,
+    )
+    timing["graph_seconds"] = time.perf_counter() - t0
+    has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
+    log(
+        args,
+        f"movie graph: {int(has_edge.sum())} movies with edges, "
+        f"{graph.edge_index.size(1) // 2} undirected edges ({args.weighting}"
+        f"{f', top-{args.knn}' if args.knn else ''})",
+    )
+    for q, i in zip(queries, q_ids, strict=False):
+        if not has_edge[i]:
+            log(args, f"note: {q} has no edge in the movie graph; its neighbours are arbitrary")
+
+    t0 = time.perf_counter()
+    walks = random_walks(
+        graph.edge_index,
+        graph.edge_weight,
+        split.num_movies,
+        walk_length=args.walk_length,
+        walks_per_node=args.walks_per_node,
+        p=args.p,
+        q=args.q,
+        seed=args.seed,
+    )
+    timing["walk_seconds"] = time.perf_counter() - t0
+    log(args, f"walks: {walks.size(0)} x {walks.size(1)} in {timing['walk_seconds']:.1f}s")
+
+    t0 = time.perf_counter()
+    sg = SkipGram(split.num_movies, dim=args.dim, seed=args.seed).to(device)
+    losses = sg.fit(
+        walks.to(device),
+        epochs=args.epochs,
+        window=args.window,
+        negatives=args.negatives,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    timing["train_seconds"] = time.perf_counter() - t0
+    emb = sg.embeddings().detach().cpu()
+
+    titles, genres = data["movie"].title, data["movie"].genres
+    raw = data["movie"].raw_id
+    k = args.topk
+    similar = {}
+    if q_ids:
+        nb, sc = top_similar(emb, torch.tensor(q_ids), k, allowed=has_edge)
+        for q, i, row, srow in zip(queries, q_ids, nb.tolist(), sc.tolist(), strict=False):
+            similar[titles[i]] = [
+                {"title": titles[j], "movie_id": int(raw[j]), "score": round(float(s), 4)}
+                for j, s in zip(row, srow, strict=True)
+            ]
+            print(f"\nmovies most similar to {titles[i]}:")
+            for rank, (j, s) in enumerate(zip(row, srow, strict=True), 1):
+                print(f"  {rank:2d}. {s:.3f}  {titles[j]}")
+            del q
+    run_dir.write_json("similar.json", similar)
+
+    # quality by numbers
+    t0 = time.perf_counter()
+    pop = split.train_degree()
+    eval_ids = torch.nonzero(pop >= 20).view(-1)
+    pool = torch.nonzero(has_edge).view(-1)
+    ours_nb = top_similar(emb, eval_ids, k, allowed=has_edge)[0]
+    base_nb = item_cosine_neighbours(split, eval_ids, k)
+    coherence = genre_coherence(ours_nb, eval_ids, genres, pool)
+    coherence_base = genre_coherence(base_nb, eval_ids, genres, pool)
+    fr = franchise_hits(lambda ids: top_similar(emb, ids, k, allowed=has_edge)[0], titles, pop)
+    fr_base = franchise_hits(lambda ids: item_cosine_neighbours(split, ids, k), titles, pop)
+    rec = Item2VecRecommender.from_embeddings(emb, split)
+    results = evaluate_all(rec, split, k=k, seed=args.seed)
+    timing["eval_seconds"] = time.perf_counter() - t0
+
+    metrics = {
+        "task": "item2vec",
+        "dataset": args.dataset,
+        "model": "Item2Vec",
+        "seed": args.seed,
+        **results,
+        "similarity": {
+            "queries_evaluated": int(eval_ids.numel()),
+            "query_rule": "movies with >= 20 train ratings",
+            f"genre_coherence@{k}": coherence,
+            f"item_cosine_genre_coherence@{k}": coherence_base,
+            f"franchise_sibling@{k}": {
+                "item2vec": fr["hit_rate"],
+                "item_cosine": fr_base["hit_rate"],
+                "films": fr["films"],
+                "per_film": {
+                    t: {"item2vec": v, "item_cosine": fr_base["per_film"][t]}
+                    for t, v in fr["per_film"].items()
+                },
+            },
+        },
+        "graph": {
+            "movies_with_edges": int(has_edge.sum()),
+            "undirected_edges": int(graph.edge_index.size(1) // 2),
+            "weighting": args.weighting,
+            "knn": args.knn,
+        },
+        "loss": losses,
+        "timing": {key: round(v, 3) for key, v in timing.items()},
+    }
+
+    # embeddings + items, checkpoints, figures
+    rows = torch.nonzero(has_edge).view(-1)
+    with atomic_write(run_dir / "embeddings.npy", "wb") as fh:
+        np.save(fh, emb[rows].numpy())
+    with atomic_write(run_dir / "items.csv", "w") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "movie_id", "title", "genres"])
+        for r, m in enumerate(rows.tolist()):
+            w.writerow([r, int(raw[m]), titles[m], genres[m]])
+    sg.save(run_dir / "skipgram")
+    rec.save(run_dir / "model")
+
+    from graphrec.viz.maps import plot_loss, umap_map
+
+    plot_loss(losses, run_dir / "loss.png")
+    if not args.no_umap:
+        t0 = time.perf_counter()
+        try:
+            label = [titles[i] for i in q_ids]
+            for i in q_ids[:3]:
+                label += [
+                    titles[j]
+                    for j in top_similar(emb, torch.tensor([i]), 3, allowed=has_edge)[0][0].tolist()
+                ]
+            label += [titles[i] for i in torch.topk(pop, 12).indices.tolist()]
+            umap_map(
+                emb[rows].numpy(),
+                [titles[i] for i in rows.tolist()],
+                [genres[i] for i in rows.tolist()],
+                run_dir / "umap.png",
+                label=sorted(set(label)),
+                seed=args.seed,
+            )
+            metrics["timing"]["umap_seconds"] = round(time.perf_counter() - t0, 3)
+        except ImportError as exc:
+            log(args, f"no umap.png: {exc}")
+    metrics["timing"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
+    run_dir.write_metrics(metrics)
+
+    c = coherence
+    print(
+        f"\ngenre coherence@{k}: {c['coherence']:.3f} (random {c['random_baseline']:.3f}, "
+        f"item cosine {coherence_base['coherence']:.3f})"
+    )
+    print(
+        f"franchise sibling in top {k}: item2vec {fr['hit_rate']:.3f}, item cosine "
+        f"{fr_base['hit_rate']:.3f} ({fr['films']} films)"
+    )
+    for proto in ("sampled", "full"):
+        m = results["test"][proto]
+        print(
+            f"as a recommender, test {proto:7s}: HR@{k} {m[f'hr@{k}']:.4f}  "
+            f"NDCG@{k} {m[f'ndcg@{k}']:.4f}"
+        )
+    print(f"wrote {run_dir.path}/ (similar.json, umap.png, metrics.json, ...)")
+    return metrics
