@@ -1,0 +1,418 @@
+r"""Feature MLP: a multi-layer perceptron over node attributes gathered along each edge.
+
+A content-based neighbour of NCF's MLP tower (He et al., *Neural Collaborative Filtering*,
+WWW 2017, section 3.3) in the style of Wide & Deep's deep part (Cheng et al., DLRS 2016):
+the input of a (user, movie) pair is the concatenation of the user's attributes ``user.x``
+(age, gender, occupation, zip region) and the movie's attributes ``movie.x`` (genres, year),
+optionally followed by learned id embeddings:
+
+.. math::
+    a_0 = [x_u;\ p_u;\ x_i;\ q_i], \quad a_\ell = \mathrm{ReLU}(W_\ell a_{\ell-1} + b_\ell),
+    \quad \hat{y}_{ui} = h^\top a_L + b
+
+Two objectives:
+
+- ``rating``: :math:`\hat{y}_{ui}` is the predicted rating, trained with mean squared error on
+  the train ratings (the bias starts at the train mean); validated by RMSE on the valid
+  ratings (:meth:`FeatureMLP.fit`). :meth:`rating_metrics` gives RMSE and MAE.
+- ``ranking``: :math:`\hat{y}_{ui}` is a logit, trained on implicit feedback with sampled
+  negatives and binary cross-entropy through :func:`graphrec.train.fit`.
+
+Either way the model obeys the recommender contract (``score``, ``score_all``,
+``recommend``, ``save``/``load``), so it is evaluated under the ``sampled`` and ``full``
+protocols like every other model.
+
+**Built for attribution.** The feature tables are buffers (saved with the weights), and
+``forward(x [B, F_u + F_m], users [B], movies [B])`` is a plain differentiable function of
+the concatenated feature input, so Captum can attribute on ``x`` directly (the ids ride
+along as ``additional_forward_args``). The id embeddings are :class:`IdEmbedding` layers
+that map id ``-1`` to the zero vector: that is the reference input for
+``LayerIntegratedGradients`` and lets a model with ``use_ids=True`` score a user it has
+never seen from attributes alone. With ``use_ids=False`` the model only sees attributes and
+generalises to unseen users and movies by construction.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from graphrec.models.base import Recommender
+
+__all__ = ["FeatureMLP", "IdEmbedding", "OBJECTIVES"]
+
+OBJECTIVES = ("rating", "ranking")
+#: rows of the [users x movies x width] activation block that ``score_all`` builds at once
+_SCORE_ALL_CHUNK = 1 << 22
+
+
+class IdEmbedding(nn.Embedding):
+    """An embedding table whose index ``-1`` maps to the zero vector (the reference id).
+
+    Args:
+        num_embeddings: number of ids.
+        embedding_dim: size of each vector.
+    """
+
+    def forward(self, ids: Tensor) -> Tensor:
+        """[B, d] vectors of ``ids`` [B]; rows with id ``-1`` are zero."""
+        known = ids >= 0
+        return super().forward(ids.clamp(min=0)) * known.unsqueeze(-1).to(self.weight.dtype)
+
+
+class FeatureMLP(Recommender):
+    r"""MLP over ``[user.x; user id embedding; movie.x; movie id embedding]`` per edge.
+
+    See the module docstring for the scoring rule and the two objectives.
+
+    Args:
+        num_users: number of user nodes.
+        num_movies: number of movie nodes.
+        user_x: [num_users, F_u] user attributes (default: zeros of ``num_user_features``
+            columns, as when a checkpoint is being loaded).
+        movie_x: [num_movies, F_m] movie attributes (default: zeros, likewise).
+        num_user_features: F_u when ``user_x`` is not given (default 0).
+        num_movie_features: F_m when ``movie_x`` is not given (default 0).
+        user_feature_names: one name per user column (default ``u0, u1, ...``).
+        movie_feature_names: one name per movie column (default ``m0, m1, ...``).
+        use_ids: add learned user and movie id embeddings (default True); False gives a
+            pure attribute model that scores unseen users and movies.
+        embedding_dim: size of each id embedding (default 16).
+        layers: hidden sizes, each followed by ReLU and dropout (default ``(64, 32)``).
+        dropout: dropout after each hidden layer (default 0.1).
+        objective: ``rating`` (default; scores are predicted ratings) or ``ranking``
+            (scores are logits of implicit feedback).
+    """
+
+    def __init__(
+        self,
+        num_users: int,
+        num_movies: int,
+        user_x: Tensor | None = None,
+        movie_x: Tensor | None = None,
+        *,
+        num_user_features: int = 0,
+        num_movie_features: int = 0,
+        user_feature_names: Sequence[str] | None = None,
+        movie_feature_names: Sequence[str] | None = None,
+        use_ids: bool = True,
+        embedding_dim: int = 16,
+        layers: Sequence[int] = (64, 32),
+        dropout: float = 0.1,
+        objective: str = "rating",
+    ) -> None:
+        super().__init__(num_users, num_movies)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
+        layers = tuple(int(h) for h in layers)
+        if not layers or min(layers) < 1:
+            raise ValueError(f"layers must be a non-empty list of positive sizes, not {layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), not {dropout}")
+        if use_ids and embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive, not {embedding_dim}")
+        ux = self._table(user_x, num_users, num_user_features, "user_x", "num_users")
+        mx = self._table(movie_x, num_movies, num_movie_features, "movie_x", "num_movies")
+        fu, fm = ux.size(1), mx.size(1)
+        if fu + fm == 0 and not use_ids:
+            raise ValueError("no attributes and use_ids=False: the model would have no input")
+        unames = list(user_feature_names or [f"u{i}" for i in range(fu)])
+        mnames = list(movie_feature_names or [f"m{i}" for i in range(fm)])
+        if len(unames) != fu or len(mnames) != fm:
+            raise ValueError(
+                f"{len(unames)} user / {len(mnames)} movie feature names for {fu} / {fm} columns"
+            )
+        self.register_buffer("user_x", ux)
+        self.register_buffer("movie_x", mx)
+        self.hparams.update(
+            num_user_features=fu,
+            num_movie_features=fm,
+            user_feature_names=unames,
+            movie_feature_names=mnames,
+            use_ids=bool(use_ids),
+            embedding_dim=int(embedding_dim) if use_ids else 0,
+            layers=list(layers),
+            dropout=float(dropout),
+            objective=objective,
+        )
+        d = int(embedding_dim) if use_ids else 0
+        self.use_ids, self.objective = bool(use_ids), objective
+        self.num_user_features, self.num_movie_features = fu, fm
+        self.user_embedding = IdEmbedding(num_users, d) if use_ids else None
+        self.movie_embedding = IdEmbedding(num_movies, d) if use_ids else None
+        if use_ids:
+            nn.init.normal_(self.user_embedding.weight, std=0.01)
+            nn.init.normal_(self.movie_embedding.weight, std=0.01)
+        self.in_user = fu + d
+        self.first = nn.Linear(fu + fm + 2 * d, layers[0])
+        rest: list[nn.Module] = [nn.ReLU(), nn.Dropout(dropout)]
+        for a, b in zip(layers[:-1], layers[1:], strict=True):
+            rest += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
+        self.rest = nn.Sequential(*rest)
+        self.out = nn.Linear(layers[-1], 1)
+
+    @staticmethod
+    def _table(x: Tensor | None, rows: int, cols: int, name: str, what: str) -> Tensor:
+        if x is None:
+            return torch.zeros(rows, int(cols))
+        x = torch.as_tensor(x, dtype=torch.float32)
+        if x.dim() != 2 or x.size(0) != rows:
+            raise ValueError(f"{name} must be [{what}={rows}, F], not {list(x.shape)}")
+        return x.detach().clone()
+
+    @classmethod
+    def from_graph(cls, data, **kwargs: Any) -> FeatureMLP:
+        """Build from a graph of :func:`graphrec.data.load_movielens` (features and names)."""
+        return cls(
+            data["user"].num_nodes,
+            data["movie"].num_nodes,
+            data["user"].x,
+            data["movie"].x,
+            user_feature_names=data["user"].feature_names,
+            movie_feature_names=data["movie"].feature_names,
+            **kwargs,
+        )
+
+    # ------------------------------------------------------------------ features
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the ``F_u + F_m`` columns of :meth:`features` (user columns first)."""
+        return self.hparams["user_feature_names"] + self.hparams["movie_feature_names"]
+
+    def features(self, users: Tensor, movies: Tensor) -> Tensor:
+        """[B, F_u + F_m] concatenated attributes of (users[b], movies[b]) (no index checks)."""
+        return torch.cat([self.user_x[users], self.movie_x[movies]], dim=-1)
+
+    def forward(self, x: Tensor, users: Tensor | None = None, movies: Tensor | None = None):
+        """[B] scores from attributes ``x`` [B, F_u + F_m] and ids [B] (no index checks).
+
+        The function Captum attributes on. ``users``/``movies`` are needed when
+        ``use_ids``; id ``-1`` stands for "no id" (zero embedding).
+        """
+        fu = self.num_user_features
+        parts = [x[:, :fu]]
+        if self.use_ids:
+            if users is None or movies is None:
+                raise ValueError("this FeatureMLP uses id embeddings: pass users and movies")
+            parts += [self.user_embedding(users), x[:, fu:], self.movie_embedding(movies)]
+        else:
+            parts.append(x[:, fu:])
+        h = self.rest(self.first(torch.cat(parts, dim=-1)))
+        return self.out(h).squeeze(-1)
+
+    forward_features = forward
+
+    # ------------------------------------------------------------------ contract
+    def score(self, users: Tensor, movies: Tensor) -> Tensor:
+        """[B] predicted ratings (``rating``) or logits (``ranking``) of (users, movies)."""
+        users, movies = self.check_users(users), self.check_movies(movies)
+        return self(self.features(users, movies), users, movies)
+
+    def _user_part(self, users: Tensor) -> Tensor:
+        parts = [self.user_x[users]]
+        if self.use_ids:
+            parts.append(self.user_embedding(users))
+        return torch.cat(parts, dim=-1)
+
+    def _movie_part(self) -> Tensor:
+        parts = [self.movie_x]
+        if self.use_ids:
+            parts.append(self.movie_embedding(torch.arange(self.num_movies, device=self.device)))
+        return torch.cat(parts, dim=-1)
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """[B, num_movies] scores of every movie; the first layer is split into a user half
+        and a movie half computed once each, then broadcast over pairs in chunks."""
+        users = self.check_users(users)
+        w = self.first.weight
+        c = self._movie_part() @ w[:, self.in_user :].T  # [M, h1]
+        step = max(1, _SCORE_ALL_CHUNK // (self.num_movies * max(self.hparams["layers"])))
+        blocks = []
+        for s in range(0, users.numel(), step):
+            a = self._user_part(users[s : s + step]) @ w[:, : self.in_user].T + self.first.bias
+            blocks.append(self.out(self.rest(a.unsqueeze(1) + c.unsqueeze(0))).squeeze(-1))
+        return torch.cat(blocks)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, users: Tensor, movies: Tensor, labels: Tensor) -> Tensor:
+        """Pointwise BCE on the logits of (users, movies) [B] with 0/1 ``labels`` [B]
+        (the ``ranking`` loss; :func:`graphrec.train.fit` calls it)."""
+        logits = self(self.features(users, movies), users, movies)
+        return F.binary_cross_entropy_with_logits(logits, labels)
+
+    def bpr_loss(self, users: Tensor, positives: Tensor, negatives: Tensor) -> Tensor:
+        """Pairwise BPR loss, for ``graphrec.train.fit(objective="bpr")``."""
+        pos = self(self.features(users, positives), users, positives)
+        neg = self(self.features(users, negatives), users, negatives)
+        return -F.logsigmoid(pos - neg).mean()
+
+    def fit(
+        self,
+        split,
+        *,
+        epochs: int = 30,
+        batch_size: int = 1024,
+        lr: float = 2e-3,
+        weight_decay: float = 0.0,
+        patience: int | None = 3,
+        num_negatives: int = 4,
+        k: int = 10,
+        eval_protocol: str | None = "sampled",
+        seed: int = 0,
+        device: str | torch.device = "auto",
+        progress: bool = True,
+    ):
+        """Train on ``split`` with the model's objective; returns a
+        :class:`graphrec.train.History` (best weights restored).
+
+        ``rating``: Adam on the mean squared error of the train ratings
+        (``split.train_rating``), early stopping on valid RMSE with ``patience``; each
+        epoch's record also has valid MAE and valid HR/NDCG@``k`` under ``eval_protocol``
+        (None: skip them). ``ranking``: :func:`graphrec.train.fit` with
+        ``objective="bce"``, ``num_negatives`` and ``eval_protocol`` (default sampled).
+        """
+        from graphrec.train import fit as fit_ranking
+
+        if self.objective == "ranking":
+            return fit_ranking(
+                self,
+                split,
+                objective="bce",
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                num_negatives=num_negatives,
+                patience=patience,
+                k=k,
+                eval_protocol=eval_protocol or "sampled",
+                seed=seed,
+                device=device,
+                progress=progress,
+            )
+        return self._fit_rating(
+            split,
+            epochs,
+            batch_size,
+            lr,
+            weight_decay,
+            patience,
+            k,
+            eval_protocol,
+            seed,
+            device,
+            progress,
+        )
+
+    def _fit_rating(
+        self,
+        split,
+        epochs,
+        batch_size,
+        lr,
+        weight_decay,
+        patience,
+        k,
+        protocol,
+        seed,
+        device,
+        progress,
+    ):
+        from tqdm.auto import tqdm
+
+        from graphrec.evaluate import evaluate
+        from graphrec.io import resolve_device, seed_everything
+        from graphrec.train import History
+
+        if epochs < 1 or batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+        if split.valid_rating.numel() == 0:
+            raise ValueError("the split has no valid ratings to stop on")
+        dev = resolve_device(device)
+        self.to(dev)
+        gen = seed_everything(seed)
+        users, movies = split.train[0].to(dev), split.train[1].to(dev)
+        target = split.train_rating.float().to(dev)
+        with torch.no_grad():
+            self.out.bias.fill_(float(target.mean()))
+        opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        self.remember_seen(split)
+        hist, best_state, bad = History(), None, 0
+        bar = tqdm(
+            range(1, epochs + 1),
+            desc="train FeatureMLP (rating)",
+            unit="epoch",
+            disable=not progress,
+            leave=False,
+        )
+        t_start = time.perf_counter()
+        for epoch in bar:
+            t0 = time.perf_counter()
+            self.train()
+            perm = torch.randperm(users.numel(), generator=gen).to(dev)
+            total = 0.0
+            for s in range(0, perm.numel(), batch_size):
+                idx = perm[s : s + batch_size]
+                u, m = users[idx], movies[idx]
+                loss = F.mse_loss(self(self.features(u, m), u, m), target[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * idx.numel()
+            record = {
+                "epoch": epoch,
+                "loss": total / perm.numel(),
+                "seconds": time.perf_counter() - t0,
+            }
+            t1 = time.perf_counter()
+            valid = self.rating_metrics(split, "valid")
+            record.update(valid_rmse=valid["rmse"], valid_mae=valid["mae"])
+            if protocol is not None:
+                ranking = evaluate(self, split, "valid", protocol, k=k, seed=seed)
+                record[f"valid_hr@{k}"] = ranking[f"hr@{k}"]
+                record[f"valid_ndcg@{k}"] = ranking[f"ndcg@{k}"]
+            record["eval_seconds"] = time.perf_counter() - t1
+            record["elapsed"] = time.perf_counter() - t_start
+            score = -valid["rmse"]
+            if score > hist.best_score:
+                hist.best_score, hist.best_epoch, bad = score, epoch, 0
+                best_state = copy.deepcopy(self.state_dict())
+            else:
+                bad += 1
+            bar.set_postfix(loss=f"{record['loss']:.4f}", rmse=f"{valid['rmse']:.4f}")
+            hist.epochs.append(record)
+            if patience is not None and bad >= patience:
+                hist.stopped_early = True
+                break
+        hist.train_seconds = time.perf_counter() - t_start
+        if best_state is not None:
+            self.load_state_dict(best_state)
+        self.eval()
+        return hist
+
+    @torch.no_grad()
+    def rating_metrics(self, split, stage: str = "test") -> dict[str, float]:
+        """RMSE and MAE of the predicted ratings of ``stage``'s held-out edges
+        (``rating`` objective only)."""
+        if self.objective != "rating":
+            raise ValueError("rating metrics need a model trained with objective='rating'")
+        (users, movies), target = split.held_out(stage), getattr(split, f"{stage}_rating")
+        was = self.training
+        self.eval()
+        try:
+            pred = self.score(users, movies).float().cpu()
+        finally:
+            self.train(was)
+        err = pred - target.float()
+        return {
+            "rmse": math.sqrt(float((err**2).mean())),
+            "mae": float(err.abs().mean()),
+            "ratings": int(err.numel()),
+        }

@@ -1,0 +1,408 @@
+"""``--task features`` and ``--task explain``: the feature MLP and its explanations.
+
+- ``features``: train :class:`graphrec.models.feature_mlp.FeatureMLP` on node attributes
+  (``--objective rating``: MSE on the ratings, early stopping on valid RMSE; ``ranking``:
+  BCE with sampled negatives, early stopping on valid NDCG@K; ``--no-ids`` for a pure
+  attribute model) and write the run folder: config.json, metrics.json (the standard
+  schema plus ``"rating": {"rmse", "mae", ...}`` for the rating objective), history.csv,
+  curves.png and the checkpoint ``model/``.
+- ``explain``: explain one prediction (``--user RAW_ID --movie RAW_ID_OR_TITLE``; default:
+  the first held-out test edge) and a sample of test edges (``--global-edges``) with
+  ``--methods`` (default: all), writing explanations.json, agreement.json,
+  attributions.png, agreement.png, faithfulness.png and summary.txt, and printing the
+  summary. ``--run DIR`` explains a model trained by ``--task features``; without it a
+  quick rating model is trained first (``--epochs``, default 8) and saved in the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from graphrec.tasks.common import load_graph, log, make_split, open_run
+
+__all__ = ["add_arguments", "run", "run_features", "run_explain", "method_argument"]
+
+
+def method_argument(value: str) -> list[str]:
+    """argparse ``type`` of ``--methods``: canonical names, or a usage error."""
+    from graphrec.explain.explainer import UnknownMethodError, resolve_methods
+
+    try:
+        return resolve_methods(value)
+    except UnknownMethodError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_arguments(parser) -> None:
+    from graphrec.tasks.training import add_training_arguments
+
+    # build_parser passes the group "<task> options": tell the two tasks apart by its title
+    task = (getattr(parser, "title", None) or "features options").split()[0]
+    explain = task == "explain"
+    add_training_arguments(
+        parser, epochs=8 if explain else 30, factors=16, batch_size=2048, lr=3e-3, patience=3
+    )
+    parser.add_argument(
+        "--objective",
+        choices=["rating", "ranking"],
+        default="rating",
+        help="rating: MSE on ratings, early stopping on valid RMSE (RMSE/MAE reported); "
+        "ranking: BCE on implicit feedback with sampled negatives, early stopping on valid "
+        "NDCG@K (default rating)",
+    )
+    parser.add_argument(
+        "--no-ids",
+        action="store_true",
+        help="attributes only, no id embeddings (generalises to unseen "
+        "users); --factors is the id embedding size otherwise",
+    )
+    parser.add_argument(
+        "--layers", type=int, nargs="+", default=[64, 32], help="hidden sizes (default 64 32)"
+    )
+    parser.add_argument(
+        "--dropout", type=float, default=0.1, help="dropout after each hidden layer (default 0.1)"
+    )
+    if not explain:
+        return
+    parser.add_argument(
+        "--run",
+        default=None,
+        help="a run folder of --task features (or its model/ folder) to "
+        "explain; default: train a quick model first",
+    )
+    parser.add_argument(
+        "--user",
+        type=int,
+        default=None,
+        help="raw user id (default: the user of the first test edge)",
+    )
+    parser.add_argument(
+        "--movie", default=None, help="raw movie id or exact title (default: the user's test movie)"
+    )
+    parser.add_argument(
+        "--methods",
+        type=method_argument,
+        nargs="+",
+        default=None,
+        help="attribution methods (default: all): IntegratedGradients "
+        "DeepLift GradientShap FeatureAblation Saliency SHAP LIME "
+        "LayerIntegratedGradients; aliases ig gradshap ablation lig",
+    )
+    parser.add_argument(
+        "--global-edges",
+        type=int,
+        default=100,
+        help="test edges in the global view (mean |attribution|; 0 to skip; default 100)",
+    )
+    parser.add_argument(
+        "--background",
+        type=int,
+        default=64,
+        help="training edges in the SHAP / GradientShap background (default 64)",
+    )
+    parser.add_argument(
+        "--shap-samples",
+        type=int,
+        default=1024,
+        help="Kernel SHAP coalitions per edge (default 1024)",
+    )
+    parser.add_argument(
+        "--lime-samples", type=int, default=2000, help="LIME perturbations per edge (default 2000)"
+    )
+
+
+def run(args) -> dict:
+    return run_explain(args) if args.task == "explain" else run_features(args)
+
+
+# ---------------------------------------------------------------------------- features
+def build_model(data, args):
+    """A fresh, seeded FeatureMLP from the CLI arguments."""
+    from graphrec.models.feature_mlp import FeatureMLP
+
+    torch.manual_seed(args.seed)
+    return FeatureMLP.from_graph(
+        data,
+        use_ids=not args.no_ids,
+        embedding_dim=args.factors,
+        layers=tuple(args.layers),
+        dropout=args.dropout,
+        objective=args.objective,
+    )
+
+
+def fit_model(model, split, args):
+    """Train with the model's objective and the CLI arguments; returns the History."""
+    patience = args.patience if args.patience and args.patience > 0 else None
+    return model.fit(
+        split,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        patience=patience,
+        num_negatives=args.negatives,
+        k=args.topk,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+    )
+
+
+def rating_report(model, split) -> dict:
+    """Test and valid RMSE/MAE, with the train-mean baseline beside them."""
+    test, valid = model.rating_metrics(split, "test"), model.rating_metrics(split, "valid")
+    mu = float(split.train_rating.float().mean())
+    err = split.test_rating.float() - mu
+    return {
+        "stage": "test",
+        "rmse": test["rmse"],
+        "mae": test["mae"],
+        "ratings": test["ratings"],
+        "valid": {"rmse": valid["rmse"], "mae": valid["mae"]},
+        "baseline_train_mean": {
+            "prediction": mu,
+            "rmse": math.sqrt(float((err**2).mean())),
+            "mae": float(err.abs().mean()),
+        },
+    }
+
+
+def run_features(args) -> dict:
+    from graphrec.tasks.training import train_and_report
+
+    data = load_graph(args)
+    split = make_split(args, data)
+    run_dir = open_run(args, "features")
+    model = build_model(data, args)
+    history = fit_model(model, split, args)
+    extra: dict = {}
+    if args.objective == "rating":
+        extra["rating"] = rating_report(model, split)
+        extra["training"] = {
+            "objective": "rating (MSE)",
+            "best_epoch": history.best_epoch,
+            "epochs_run": len(history.epochs),
+            "stopped_early": history.stopped_early,
+            "best_valid_rmse": -history.best_score,
+            "selection": "valid RMSE, best weights restored",
+        }
+    metrics, _ = train_and_report(
+        model,
+        split,
+        args,
+        run_dir,
+        task="features",
+        objective="bce",
+        history=history,
+        extra=extra,
+    )
+    if "rating" in metrics:
+        r = metrics["rating"]
+        log(
+            args,
+            f"test  rating  RMSE {r['rmse']:.4f}  MAE {r['mae']:.4f}  "
+            f"(train-mean baseline RMSE {r['baseline_train_mean']['rmse']:.4f})",
+        )
+    print(f"wrote {run_dir / 'metrics.json'}")
+    return metrics
+
+
+# ---------------------------------------------------------------------------- explain
+def _load_run(path: str):
+    """``(model, run config or {})`` from a features run folder or a model folder."""
+    from graphrec.io import read_json
+    from graphrec.models.base import Recommender
+    from graphrec.models.feature_mlp import FeatureMLP
+
+    p = Path(path)
+    folder = p / "model" if (p / "model" / "model.json").is_file() else p
+    if not (folder / "model.json").is_file():
+        raise SystemExit(
+            f"error: --run {path}: no model.json in {p} or {p / 'model'}; pass a run folder "
+            "of --task features"
+        )
+    model = Recommender.load(folder)
+    if not isinstance(model, FeatureMLP):
+        raise SystemExit(
+            f"error: --run {path} holds a {type(model).__name__}; --task explain needs a "
+            "FeatureMLP run (--task features)"
+        )
+    config = {}
+    for cand in (p / "config.json", folder.parent / "config.json"):
+        if cand.is_file():
+            config = read_json(cand).get("config", {})
+            break
+    return model, config
+
+
+def _resolve(args, data) -> tuple[int | None, int | None]:
+    """Node indices of ``--user`` / ``--movie`` (clear errors before any training)."""
+    from graphrec.data.graph import movie_index, user_index
+
+    if args.user is None and args.movie is not None:
+        raise SystemExit("error: --movie needs --user (whose prediction to explain)")
+    u = user_index(data, args.user) if args.user is not None else None
+    m = movie_index(data, args.movie) if args.movie is not None else None
+    return u, m
+
+
+def _pick_edge(u: int | None, m: int | None, split, model) -> tuple[int, int]:
+    """The edge to explain: the first test edge, or the user's test movie, or (for a user
+    with no test edge) the model's top recommendation."""
+    if u is None:
+        return int(split.test[0, 0]), int(split.test[1, 0])
+    if m is not None:
+        return u, m
+    hit = torch.nonzero(split.test[0] == u).view(-1)
+    if hit.numel():
+        return u, int(split.test[1, hit[0]])
+    ids, _ = model.recommend([u], k=1, exclude_seen=model.seen_movies.numel() > 0)
+    return u, int(ids[0, 0])
+
+
+def _where(data, split, u: int, m: int) -> tuple[float | None, str]:
+    """The pair's actual rating (None if unrated) and which part of the split holds it."""
+    from graphrec.data.graph import RATES
+
+    ei, rating = data[RATES].edge_index, data[RATES].rating
+    hit = torch.nonzero((ei[0] == u) & (ei[1] == m)).view(-1)
+    if hit.numel() == 0:
+        return None, "unrated"
+    for name in ("test", "valid"):
+        part = getattr(split, name)
+        if bool(((part[0] == u) & (part[1] == m)).any()):
+            return float(rating[hit[0]]), name
+    return float(rating[hit[0]]), "train (or below --min-rating)"
+
+
+def run_explain(args) -> dict:
+    from graphrec.explain import (
+        Explainer,
+        agreement,
+        deletion_curves,
+        explanation_record,
+        faithfulness_summary,
+        plot_agreement,
+        plot_attributions,
+        plot_faithfulness,
+        resolve_methods,
+        summary_text,
+    )
+    from graphrec.io import atomic_write
+
+    methods = [m for group in (args.methods or [resolve_methods(None)]) for m in group]
+    methods = list(dict.fromkeys(methods))
+    trained = None
+    if args.run:
+        model, config = _load_run(args.run)
+        if config.get("dataset") and config["dataset"] != args.dataset:
+            log(args, f"--run was trained on {config['dataset']}: using that data set")
+            args.dataset = config["dataset"]
+        if config and config.get("min_rating") != args.min_rating:
+            args.min_rating = config.get("min_rating")
+    data = load_graph(args)
+    user, movie = _resolve(args, data)
+    split = make_split(args, data)
+    run_dir = open_run(args, "explain")
+    if not args.run:
+        log(args, f"no --run: training a quick FeatureMLP ({args.objective}, {args.epochs} epochs)")
+        model = build_model(data, args)
+        history = fit_model(model, split, args)
+        model.save(run_dir / "model")
+        trained = {"epochs_run": len(history.epochs), "train_seconds": history.train_seconds}
+        if model.objective == "rating":
+            trained["rating"] = rating_report(model, split)
+    if model.num_users != data["user"].num_nodes or model.num_movies != data["movie"].num_nodes:
+        raise SystemExit(
+            f"error: the model has {model.num_users} users / {model.num_movies} movies but "
+            f"{args.dataset} has {data['user'].num_nodes} / {data['movie'].num_nodes}"
+        )
+    model.eval()
+    u, m = _pick_edge(user, movie, split, model)
+    raw_u, raw_m = int(data["user"].raw_id[u]), int(data["movie"].raw_id[m])
+    title = data["movie"].title[m]
+    actual, part = _where(data, split, u, m)
+    explainer = Explainer(
+        model,
+        split.train,
+        background_size=args.background,
+        shap_nsamples=args.shap_samples,
+        lime_samples=args.lime_samples,
+        seed=args.seed,
+    )
+    t0 = time.perf_counter()
+    local = explainer.attribute(torch.tensor([u]), torch.tensor([m]), methods)
+    local_seconds = time.perf_counter() - t0
+    glob = None
+    if args.global_edges > 0:
+        log(args, f"global view: {args.global_edges} test edges")
+        glob = explainer.explain_edges(
+            split.test, methods, sample=args.global_edges, progress=not args.quiet
+        )
+    agree = agreement(local, glob)
+    curves_local = deletion_curves(model, local, seed=args.seed) if local.methods else None
+    curves_global = deletion_curves(model, glob, seed=args.seed) if glob and glob.methods else None
+    faith = {
+        "procedure": "variables set to the reference row in order of decreasing |attribution|; "
+        "deletion_auc = mean over k of mean |f(x) - f(x with top-k removed)| (higher: the "
+        "ranking finds the variables that move the prediction)",
+    }
+    if curves_local:
+        faith["local"] = faithfulness_summary(curves_local)
+    if curves_global:
+        faith["global"] = faithfulness_summary(curves_global)
+    record = {
+        "task": "explain",
+        "dataset": args.dataset,
+        "model": {"class": type(model).__name__, **model.hparams},
+        "run": str(args.run) if args.run else str(run_dir / "model"),
+        "user": raw_u,
+        "movie": raw_m,
+        "title": title,
+        "actual_rating": actual,
+        "edge_in": part,
+        "objective": model.objective,
+        "methods": methods,
+        **explanation_record(local, glob),
+        "agreement": agree,
+        "faithfulness": faith,
+        "timing": {"explain_one_seconds": round(local_seconds, 3)},
+    }
+    if glob is not None:
+        record["timing"]["global_seconds"] = round(sum(glob.seconds.values()), 3)
+    if trained:
+        record["trained"] = trained
+    run_dir.write_json("explanations.json", record)
+    run_dir.write_json("agreement.json", agree)
+    label_u, label_m = f"user {raw_u}", title
+    if local.methods:
+        plot_attributions(
+            local, glob, run_dir / "attributions.png", title=f"user {raw_u} / {title}"
+        )
+        plot_agreement(agree, run_dir / "agreement.png")
+        plot_faithfulness(curves_local, curves_global, run_dir / "faithfulness.png")
+    text = summary_text(local, label_u, label_m, objective=model.objective)
+    if actual is not None:
+        text += f"\n  actual rating {actual:g} ({part} edge)"
+    for key in ("local", "global"):
+        mean = agree.get("mean_pairwise", {}).get(key)
+        if mean is not None:
+            text += f"\n  method agreement ({key}): mean pairwise Spearman {mean:.2f}"
+    if "global" in faith:
+        best = sorted(
+            ((k2, v["deletion_auc"]) for k2, v in faith["global"].items()), key=lambda kv: -kv[1]
+        )
+        text += "\n  faithfulness (global deletion AUC): " + ", ".join(
+            f"{k2} {v:.3f}" for k2, v in best
+        )
+    with atomic_write(run_dir / "summary.txt", "w") as fh:
+        fh.write(text + "\n")
+    print(text)
+    print(f"wrote {run_dir / 'explanations.json'}")
+    return record
