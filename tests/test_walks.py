@@ -1,0 +1,266 @@
+"""Weighted node2vec walks: exact transition laws, p/q behaviour, padding, seeds, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from graphrec.walks import PAD, WeightedWalker, random_walks
+
+# A small weighted undirected graph (each edge listed once, symmetrised below) with a
+# triangle 0-1-2, a square 1-2-3-4 and a chord, so that from most (prev, cur) pairs the
+# next node can be the previous one, a common neighbour, or a node farther away.
+EDGES = [(0, 1, 1.0), (0, 2, 2.0), (1, 2, 1.0), (1, 3, 3.0), (2, 4, 1.0), (3, 4, 2.0), (2, 3, 0.5)]
+NUM_NODES = 5
+
+
+def undirected(edges: list[tuple[int, int, float]]) -> tuple[torch.Tensor, torch.Tensor]:
+    src = [a for a, b, _ in edges] + [b for a, b, _ in edges]
+    dst = [b for a, b, _ in edges] + [a for a, b, _ in edges]
+    weight = [w for _, _, w in edges] * 2
+    return torch.tensor([src, dst]), torch.tensor(weight)
+
+
+def dense(edge_index: torch.Tensor, edge_weight: torch.Tensor, n: int) -> torch.Tensor:
+    adj = torch.zeros(n, n, dtype=torch.float64)
+    adj.index_put_((edge_index[0], edge_index[1]), edge_weight.double(), accumulate=True)
+    return adj
+
+
+def second_order_law(adj: torch.Tensor, t: int, v: int, p: float, q: float) -> torch.Tensor:
+    """node2vec's P(x | prev=t, cur=v), by the formula of Grover & Leskovec (2016)."""
+    alpha = torch.full((adj.size(0),), 1.0 / q, dtype=torch.float64)
+    alpha[adj[t] > 0] = 1.0
+    alpha[t] = 1.0 / p
+    law = adj[v] * alpha
+    return law / law.sum()
+
+
+def transitions(walks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """All (prev, cur, next) triples of the walks, padding dropped."""
+    t, v, x = walks[:, :-2].reshape(-1), walks[:, 1:-1].reshape(-1), walks[:, 2:].reshape(-1)
+    keep = x >= 0
+    return t[keep], v[keep], x[keep]
+
+
+def assert_law(observed: torch.Tensor, law: torch.Tensor, what: str) -> None:
+    """Chi-square goodness of fit on the support of ``law`` (and nothing off it)."""
+    n = int(observed.sum())
+    assert n >= 200, f"too few samples for {what}: {n}"
+    support = law > 0
+    assert int(observed[~support].sum()) == 0, f"{what}: moves outside the support"
+    expected = law[support] * n
+    if support.sum() > 1:
+        stat = ((observed[support] - expected) ** 2 / expected).sum()
+        dof = torch.tensor((int(support.sum()) - 1) / 2, dtype=torch.float64)
+        pvalue = float(torch.special.gammaincc(dof, stat / 2))  # chi-square survival function
+        assert pvalue > 1e-4, f"{what}: chi-square p = {pvalue:.2e}, {observed} vs {law * n}"
+
+
+@pytest.fixture(scope="module")
+def graph() -> tuple[torch.Tensor, torch.Tensor]:
+    return undirected(EDGES)
+
+
+def test_first_order_frequencies_match_normalised_weights(graph):
+    edge_index, edge_weight = graph
+    # A duplicate edge must add its weight: 0 -> 1 now has weight 1 + 1.5.
+    edge_index = torch.cat([edge_index, torch.tensor([[0], [1]])], 1)
+    edge_weight = torch.cat([edge_weight, torch.tensor([1.5])])
+    walker = WeightedWalker(edge_index, edge_weight, NUM_NODES)
+    gen = torch.Generator().manual_seed(1)
+    walks = walker.walk(torch.arange(NUM_NODES).repeat(400), 30, gen)
+    adj = dense(edge_index, edge_weight, NUM_NODES)
+    src, dst = walks[:, :-1].reshape(-1), walks[:, 1:].reshape(-1)
+    counts = torch.zeros(NUM_NODES, NUM_NODES, dtype=torch.long)
+    counts.index_put_((src, dst), torch.ones_like(src), accumulate=True)
+    for a in range(NUM_NODES):
+        assert_law(counts[a], adj[a] / adj[a].sum(), f"first order from {a}")
+
+
+def test_first_order_inverse_cdf_at_bucket_boundaries(graph):
+    # The guide table splits each row into equal-mass buckets; draws exactly on (and just
+    # below) a bucket edge must still land on the edge a full inverse CDF gives.
+    edge_index, edge_weight = graph
+    walker = WeightedWalker(edge_index, edge_weight, NUM_NODES)
+    for node in range(NUM_NODES):
+        deg = int(walker.degree[node])
+        cuts = [k / deg for k in range(deg)] + [1 - 1e-12, 0.5, 1 / 3]
+        edges = torch.tensor(cuts, dtype=torch.float64)
+        below = torch.nextafter(edges, torch.zeros((), dtype=torch.float64)).clamp(min=0)
+        u = torch.cat([edges, below, torch.rand(200, dtype=torch.float64)])
+        cur = torch.full_like(u, node, dtype=torch.long)
+        got = walker._first_order(cur, u)
+        start, end = int(walker.rowptr[node]), int(walker.rowptr[node + 1])
+        r = walker.cum[start] + u * (walker.cum[end] - walker.cum[start])
+        want = torch.searchsorted(walker.cum[1:], r, right=True).clamp(start, end - 1)
+        assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "p,q,membership",
+    [
+        (1.0, 1.0, "bytes"),
+        (0.25, 1.0, "bytes"),
+        (1.0, 4.0, "bytes"),
+        (4.0, 0.25, "bytes"),
+        (0.5, 2.0, "bits"),
+        (0.5, 2.0, "search"),
+        (2.0, 0.5, "search"),
+    ],
+)
+def test_second_order_frequencies_match_node2vec_law(graph, p, q, membership):
+    edge_index, edge_weight = graph
+    walker = WeightedWalker(edge_index, edge_weight, NUM_NODES, p=p, q=q)
+    if membership != "bytes":
+        walker._set_membership(membership)  # the paths of graphs with more than 4096 nodes
+    walks = walker.walk(torch.arange(NUM_NODES).repeat(300), 25, torch.Generator().manual_seed(2))
+    adj = dense(edge_index, edge_weight, NUM_NODES)
+    t, v, x = transitions(walks)
+    for a, b in edge_index.t().tolist():
+        sel = (t == a) & (v == b)
+        observed = torch.bincount(x[sel], minlength=NUM_NODES)
+        assert_law(observed, second_order_law(adj, a, b, p, q), f"p={p} q={q} from {a}->{b}")
+
+
+def test_second_order_on_directed_graph_without_return_edges():
+    # 0 -> 1 -> {0 (return exists), 2}, 2 -> {3}, 3 -> {1, 2}: 2 -> 3 has no way back.
+    edge_index = torch.tensor([[0, 1, 1, 2, 3, 3], [1, 0, 2, 3, 1, 2]])
+    edge_weight = torch.tensor([1.0, 2.0, 1.0, 1.0, 1.0, 3.0])
+    p, q = 0.5, 3.0
+    walker = WeightedWalker(edge_index, edge_weight, 4, p=p, q=q)
+    walks = walker.walk(torch.arange(4).repeat(500), 20, torch.Generator().manual_seed(3))
+    adj = dense(edge_index, edge_weight, 4)
+    t, v, x = transitions(walks)
+    for a, b in edge_index.t().tolist():
+        sel = (t == a) & (v == b)
+        if int(sel.sum()) >= 200:
+            observed = torch.bincount(x[sel], minlength=4)
+            assert_law(observed, second_order_law(adj, a, b, p, q), f"{a}->{b}")
+
+
+def _move_shares(walks: torch.Tensor, adj: torch.Tensor, p: float, q: float):
+    """Measured and exact shares of (return, stay near t, move away from t) moves."""
+    t, v, x = transitions(walks)
+    kinds = torch.where(x == t, 0, torch.where(adj[t, x] > 0, 1, 2))
+    measured = torch.bincount(kinds, minlength=3).double() / kinds.numel()
+    exact = torch.zeros(3, dtype=torch.float64)
+    n_nodes = adj.size(0)
+    keys, counts = torch.unique(t * n_nodes + v, return_counts=True)
+    for key, n in zip(keys.tolist(), counts.tolist(), strict=True):
+        a, b = divmod(key, n_nodes)
+        law = second_order_law(adj, a, b, p, q)
+        near = adj[a] > 0
+        near[a] = False
+        far = ~near
+        far[a] = False
+        exact += n * torch.stack([law[a], law[near].sum(), law[far].sum()])
+    return measured, exact / counts.sum()
+
+
+def test_p_and_q_push_the_walk_the_expected_way(graph):
+    edge_index, edge_weight = graph
+    adj = dense(edge_index, edge_weight, NUM_NODES)
+    start = torch.arange(NUM_NODES).repeat(400)
+    shares = {}
+    for p, q in [(0.25, 1.0), (1.0, 1.0), (4.0, 1.0), (1.0, 4.0), (1.0, 0.25)]:
+        walker = WeightedWalker(edge_index, edge_weight, NUM_NODES, p=p, q=q)
+        walks = walker.walk(start, 25, torch.Generator().manual_seed(4))
+        measured, exact = _move_shares(walks, adj, p, q)
+        n = (walks[:, 2:] >= 0).sum()
+        sigma = (exact * (1 - exact) / n).sqrt()
+        assert ((measured - exact).abs() <= 5 * sigma + 1e-12).all(), (p, q, measured, exact)
+        shares[p, q] = measured
+    ret, far = 0, 2
+    # Small p returns more often; large q (BFS-like) stays near, small q (DFS-like) moves out.
+    assert shares[0.25, 1.0][ret] > shares[1.0, 1.0][ret] > shares[4.0, 1.0][ret]
+    assert shares[1.0, 4.0][far] < shares[1.0, 1.0][far] < shares[1.0, 0.25][far]
+    assert shares[0.25, 1.0][ret] > 3 * shares[4.0, 1.0][ret]
+
+
+def test_extreme_p_at_leaves_stays_fast():
+    # A star: from a leaf the only move is back to the centre, whatever p says. The return
+    # move sits outside the rejection envelope, so even p = 1e6 costs one trial there.
+    edge_index = torch.tensor([[0, 1, 0, 2, 0, 3], [1, 0, 2, 0, 3, 0]])
+    walker = WeightedWalker(edge_index, p=1e6, q=1.0)
+    walks = walker.walk(torch.arange(1, 4).repeat(50), 12, torch.Generator().manual_seed(6))
+    assert (walks[:, 1::2] == 0).all() and (walks[:, ::2] > 0).all()
+    # and from the centre it never goes back to the leaf it came from (probability ~1e-6)
+    assert (walks[:, 2:-1:2] != walks[:, 0:-3:2]).float().mean() > 0.99
+
+
+@pytest.mark.parametrize("p,q", [(1.0, 1.0), (0.5, 2.0)])
+def test_walks_only_follow_existing_edges(p, q):
+    gen = torch.Generator().manual_seed(5)
+    n = 60
+    edge_index = torch.randint(0, n, (2, 400), generator=gen)
+    edge_weight = torch.rand(400, generator=gen)
+    edge_weight[:20] = 0.0  # weight-0 edges are never walked
+    walks = random_walks(edge_index, edge_weight, n, walk_length=15, walks_per_node=5, p=p, q=q)
+    src, dst = walks[:, :-1].reshape(-1), walks[:, 1:].reshape(-1)
+    moved = dst >= 0
+    pairs = zip(*edge_index.tolist(), edge_weight.tolist(), strict=True)
+    allowed = {(a, b) for a, b, w in pairs if w > 0}
+    taken = set(zip(src[moved].tolist(), dst[moved].tolist(), strict=True))
+    assert taken <= allowed
+    # Padding only ever follows padding.
+    assert not ((walks[:, :-1] == PAD) & (walks[:, 1:] != PAD)).any()
+
+
+def test_dead_ends_and_isolated_nodes_are_padded():
+    # 0 -> 1 -> 2 (sink), node 3 isolated.
+    edge_index = torch.tensor([[0, 1], [1, 2]])
+    walker = WeightedWalker(edge_index, num_nodes=4, p=0.5, q=2.0)
+    walks = walker.walk(torch.tensor([0, 3, 2]), 5)
+    assert walks.tolist() == [[0, 1, 2, -1, -1], [3, -1, -1, -1, -1], [2, -1, -1, -1, -1]]
+    walks = random_walks(edge_index, num_nodes=4, walk_length=4, walks_per_node=3)
+    assert walks.shape == (2 * 3, 4)  # only nodes 0 and 1 have out-edges
+    assert walks[:, 0].tolist() == [0, 1] * 3
+
+
+def test_random_walks_shape_and_seed_determinism(graph):
+    edge_index, edge_weight = graph
+    kw = dict(walk_length=12, walks_per_node=4, p=0.5, q=2.0)
+    a = random_walks(edge_index, edge_weight, **kw, seed=7)
+    b = random_walks(edge_index, edge_weight, **kw, seed=7)
+    c = random_walks(edge_index, edge_weight, **kw, seed=8)
+    assert a.shape == (NUM_NODES * 4, 12) and a.dtype == torch.long
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert a[:, 0].tolist() == list(range(NUM_NODES)) * 4
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(edge_weight=torch.tensor([1.0, -1.0])), "non-negative"),
+        (dict(edge_weight=torch.tensor([1.0, math.nan])), "NaN"),
+        (dict(edge_weight=torch.tensor([1.0])), "shape"),
+        (dict(edge_weight=torch.tensor([0.0, 0.0])), "weight 0"),
+        (dict(p=0.0), "p must be"),
+        (dict(q=-1.0), "q must be"),
+        (dict(p=math.inf), "p must be"),
+        (dict(num_nodes=2), "outside"),
+        (dict(edge_index=torch.tensor([[0, -1], [1, 0]])), "outside"),
+        (dict(edge_index=torch.zeros(2, 0, dtype=torch.long)), "empty"),
+        (dict(edge_index=torch.tensor([0, 1])), r"\[2, num_edges\]"),
+        (dict(edge_index=torch.tensor([[0.0, 1.0], [1.0, 2.0]])), "integer"),
+    ],
+)
+def test_bad_input_raises_clear_errors(kwargs, message):
+    args = dict(edge_index=torch.tensor([[0, 1], [1, 2]]), edge_weight=None, num_nodes=None)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        WeightedWalker(**args)
+
+
+def test_bad_walk_arguments_raise():
+    walker = WeightedWalker(torch.tensor([[0, 1], [1, 0]]))
+    with pytest.raises(ValueError, match="walk_length"):
+        walker.walk(torch.tensor([0]), 0)
+    with pytest.raises(ValueError, match="start"):
+        walker.walk(torch.tensor([5]), 3)
+    with pytest.raises(ValueError, match="walks_per_node"):
+        random_walks(torch.tensor([[0, 1], [1, 0]]), walks_per_node=0)
