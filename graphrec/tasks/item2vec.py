@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -97,8 +98,9 @@ def add_arguments(parser) -> None:
     g.add_argument(
         "--knn",
         type=int,
-        default=50,
-        help="keep each movie's strongest K neighbours (default 50; 0 keeps all)",
+        default=10,
+        help="keep each movie's strongest K neighbours (default 10, chosen on valid NDCG and "
+        "genre coherence by experiments/tune_item2vec.py; 0 keeps all)",
     )
     g.add_argument("--walk-length", type=int, default=40, help="nodes per walk (default 40)")
     g.add_argument("--walks-per-node", type=int, default=10, help="walks per movie (default 10)")
@@ -106,11 +108,92 @@ def add_arguments(parser) -> None:
     g.add_argument("--q", type=float, default=1.0, help="node2vec in-out parameter (default 1)")
     g.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
     g.add_argument("--window", type=int, default=5, help="skip-gram window (default 5)")
-    g.add_argument("--epochs", type=int, default=5, help="skip-gram epochs (default 5)")
+    g.add_argument("--epochs", type=int, default=15, help="skip-gram epochs (default 15)")
     g.add_argument("--negatives", type=int, default=5, help="negatives per pair (default 5)")
-    g.add_argument("--lr", type=float, default=0.01, help="skip-gram learning rate")
-    g.add_argument("--batch-size", type=int, default=256, help="walks per optimiser step")
+    g.add_argument(
+        "--lr",
+        type=float,
+        default=0.025,
+        help="skip-gram SGD learning rate per pair, decayed linearly (default 0.025)",
+    )
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="walks per step (default: about two tokens per distinct movie)",
+    )
     g.add_argument("--no-umap", action="store_true", help="skip the UMAP map (saves ~20 s)")
+
+
+@dataclass
+class Item2VecRun:
+    """What :func:`train_item2vec` made: ``emb`` [num_movies, dim], ``has_edge``
+    [num_movies] bool, per-epoch ``losses``, ``timing``, the movie ``graph`` and the ``model``."""
+
+    emb: torch.Tensor
+    has_edge: torch.Tensor
+    losses: list[float]
+    timing: dict
+    graph: object
+    model: object
+
+
+def train_item2vec(split, cfg, device="cpu", log_to=None):
+    """Movie graph -> walks -> skip-gram with the settings in ``cfg`` (the task's arguments:
+    weighting, graph_min_rating, min_count, knn, walk_length, walks_per_node, p, q, dim, window,
+    epochs, negatives, lr, batch_size, seed, quiet).
+
+    Returns an :class:`Item2VecRun`.
+    """
+    from graphrec.models.item2vec import SkipGram
+    from graphrec.walks import random_walks
+
+    timing: dict = {}
+    t0 = time.perf_counter()
+    graph = movie_graph(
+        split,
+        weighting=cfg.weighting,
+        min_rating=cfg.graph_min_rating,
+        min_count=cfg.min_count,
+        knn=cfg.knn or None,
+    )
+    timing["graph_seconds"] = time.perf_counter() - t0
+    has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
+    if log_to is not None:
+        log(
+            log_to,
+            f"movie graph: {int(has_edge.sum())} movies with edges, "
+            f"{graph.edge_index.size(1) // 2} undirected edges ({cfg.weighting}"
+            f"{f', top-{cfg.knn}' if cfg.knn else ''})",
+        )
+    t0 = time.perf_counter()
+    walks = random_walks(
+        graph.edge_index,
+        graph.edge_weight,
+        split.num_movies,
+        walk_length=cfg.walk_length,
+        walks_per_node=cfg.walks_per_node,
+        p=cfg.p,
+        q=cfg.q,
+        seed=cfg.seed,
+    )
+    timing["walk_seconds"] = time.perf_counter() - t0
+    if log_to is not None:
+        log(log_to, f"walks: {walks.size(0)} x {walks.size(1)} in {timing['walk_seconds']:.1f}s")
+    t0 = time.perf_counter()
+    sg = SkipGram(split.num_movies, dim=cfg.dim, seed=cfg.seed).to(device)
+    losses = sg.fit(
+        walks.to(device),
+        epochs=cfg.epochs,
+        window=cfg.window,
+        negatives=cfg.negatives,
+        lr=cfg.lr,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        progress=not getattr(cfg, "quiet", True),
+    )
+    timing["train_seconds"] = time.perf_counter() - t0
+    return Item2VecRun(sg.embeddings().detach().cpu(), has_edge, losses, timing, graph, sg)
 
 
 def resolve_queries(data, queries: list[str]) -> list[int]:
@@ -138,60 +221,14 @@ def run(args) -> dict:
     split = make_split(args, data)
     device = resolve_device(args.device)
     run_dir = open_run(args, "item2vec")
-    timing = {}
-
-    from graphrec.models.item2vec import SkipGram
     from graphrec.models.item2vec_recommender import Item2VecRecommender
-    from graphrec.walks import random_walks
 
-    t0 = time.perf_counter()
-    graph = movie_graph(
-        split,
-        weighting=args.weighting,
-        min_rating=args.graph_min_rating,
-        min_count=args.min_count,
-        knn=args.knn or None,
-    )
-    timing["graph_seconds"] = time.perf_counter() - t0
-    has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
-    log(
-        args,
-        f"movie graph: {int(has_edge.sum())} movies with edges, "
-        f"{graph.edge_index.size(1) // 2} undirected edges ({args.weighting}"
-        f"{f', top-{args.knn}' if args.knn else ''})",
-    )
+    result = train_item2vec(split, args, device, log_to=args)
+    emb, has_edge, losses, timing = result.emb, result.has_edge, result.losses, result.timing
+    graph, sg = result.graph, result.model
     for q, i in zip(queries, q_ids, strict=False):
         if not has_edge[i]:
             log(args, f"note: {q} has no edge in the movie graph; its neighbours are arbitrary")
-
-    t0 = time.perf_counter()
-    walks = random_walks(
-        graph.edge_index,
-        graph.edge_weight,
-        split.num_movies,
-        walk_length=args.walk_length,
-        walks_per_node=args.walks_per_node,
-        p=args.p,
-        q=args.q,
-        seed=args.seed,
-    )
-    timing["walk_seconds"] = time.perf_counter() - t0
-    log(args, f"walks: {walks.size(0)} x {walks.size(1)} in {timing['walk_seconds']:.1f}s")
-
-    t0 = time.perf_counter()
-    sg = SkipGram(split.num_movies, dim=args.dim, seed=args.seed).to(device)
-    losses = sg.fit(
-        walks.to(device),
-        epochs=args.epochs,
-        window=args.window,
-        negatives=args.negatives,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
-    timing["train_seconds"] = time.perf_counter() - t0
-    emb = sg.embeddings().detach().cpu()
 
     titles, genres = data["movie"].title, data["movie"].genres
     raw = data["movie"].raw_id

@@ -1,0 +1,92 @@
+"""``--task item2vec`` end to end: outputs, query errors, and (real data) the franchise check."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_ml100k
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cli():
+    spec = importlib.util.spec_from_file_location("graphrec_run", ROOT / "experiments/run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+@pytest.fixture
+def raw(tmp_path):
+    # two taste groups: users 1-10 rate movies 1-60, users 11-20 rate movies 61-120
+    items = [f"{i}|Movie {i} (1990)|01-Jan-1990||u|" + "|".join(
+        "1" if g == (1 if i <= 60 else 5) else "0" for g in range(19)) for i in range(1, 121)]
+    rng = np.random.default_rng(0)
+    ratings = []
+    for u in range(1, 21):
+        lo = 1 if u <= 10 else 61
+        for t, m in enumerate(rng.choice(np.arange(lo, lo + 60), 40, replace=False)):
+            ratings.append((u, int(m), 5, 1000 + t))
+    users = [f"{u}|30|F|writer|5432{u % 10}" for u in range(1, 21)]
+    write_ml100k(tmp_path / "raw" / "ml-100k", ratings=ratings, items=items, users=users)
+    return tmp_path / "raw"
+
+
+def _args(raw, tmp_path, *extra):
+    return ["--task", "item2vec", "--raw-dir", str(raw), "--data-dir", str(tmp_path / "d"),
+            "--source", "local", "--no-verify", "--quiet", "--no-umap", "--walks-per-node", "3",
+            "--epochs", "2", "--out", str(tmp_path / "run"), *extra]
+
+
+def test_item2vec_task_outputs(cli, raw, tmp_path, capsys):
+    assert cli(_args(raw, tmp_path, "--query", "Movie 5 (1990)", "Movie 70 (1990)")) == 0
+    out = capsys.readouterr().out
+    assert "movies most similar to Movie 5 (1990)" in out
+    run = tmp_path / "run"
+    similar = json.loads((run / "similar.json").read_text())
+    assert set(similar) == {"Movie 5 (1990)", "Movie 70 (1990)"}
+    # the two taste groups do not mix: neighbours come from the query's own group
+    for query, lo in (("Movie 5 (1990)", 1), ("Movie 70 (1990)", 61)):
+        ids = [int(n["title"].split()[1]) for n in similar[query]]
+        assert len(ids) == 10 and all(lo <= i < lo + 60 for i in ids)
+        scores = [n["score"] for n in similar[query]]
+        assert scores == sorted(scores, reverse=True)
+    emb = np.load(run / "embeddings.npy")
+    items = (run / "items.csv").read_text().splitlines()
+    assert emb.shape[0] == len(items) - 1 == 120
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["task"] == "item2vec" and set(m["test"]) == {"sampled", "full"}
+    coh = m["similarity"]["genre_coherence@10"]
+    assert coh["coherence"] > coh["random_baseline"]
+    for name in ("config.json", "loss.png", "skipgram", "model"):
+        assert (run / name).exists()
+
+
+def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path, capsys):
+    assert cli(_args(raw, tmp_path, "--query", "Movie 5 (1991)")) == 2
+    err = capsys.readouterr().err
+    assert "no movie titled 'Movie 5 (1991)'" in err and "did you mean" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.realdata
+def test_star_wars_and_godfather_find_their_sequels(cli, tmp_path, capsys):
+    from graphrec.data import load_movielens
+
+    try:
+        load_movielens("ml-100k", verbose=False)
+    except Exception as exc:
+        pytest.skip(f"ML-100K unavailable: {exc}")
+    args = ["--task", "item2vec", "--quiet", "--no-umap", "--out", str(tmp_path / "r"),
+            "--query", "Star Wars (1977)", "Godfather, The (1972)"]
+    assert cli(args) == 0
+    similar = json.loads((tmp_path / "r" / "similar.json").read_text())
+    star = {n["title"] for n in similar["Star Wars (1977)"]}
+    assert {"Empire Strikes Back, The (1980)", "Return of the Jedi (1983)"} <= star
+    assert "Godfather: Part II, The (1974)" in {n["title"] for n in
+                                                similar["Godfather, The (1972)"]}
