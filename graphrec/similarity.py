@@ -117,6 +117,8 @@ def genre_coherence(
         ``{"coherence": ..., "random_baseline": ..., "lift": coherence / baseline}``, where the
         baseline is the exact expected coherence of neighbours drawn uniformly from ``pool``.
     """
+    if ids.numel() == 0:
+        raise ValueError("genre_coherence needs at least one query movie")
     sets = _genre_sets(genres)
     pool_ids = torch.arange(len(genres)) if pool is None else pool
     names = sorted({g for s in sets for g in s})

@@ -86,6 +86,9 @@ def test_projection_options(split):
     # each movie keeps its strongest neighbour; union over both ends keeps it symmetric
     assert torch.equal(knn, knn.T)
     assert knn[4, 3] == 1 and (knn[4] > 0).sum() == 1
+    mutual = _dense(movie_graph(split, weighting="count", knn=1, mutual=True), split.num_movies)
+    assert torch.equal(mutual, mutual.T) and ((mutual > 0) <= (knn > 0)).all()
+    assert (mutual > 0).sum() < (knn > 0).sum()
     only5 = movie_graph(split, weighting="count", min_rating=5)
     assert _dense(only5, split.num_movies)[1, 2] == 1  # user 3's 4-star movie 2 dropped
     with pytest.raises(ValueError, match="unknown weighting"):

@@ -35,6 +35,7 @@ def movie_graph(
     min_rating: float | None = None,
     min_count: int = 1,
     knn: int | None = None,
+    mutual: bool = False,
 ) -> Data:
     """The movie-movie co-rating graph of the split's train positives.
 
@@ -44,6 +45,8 @@ def movie_graph(
         min_rating: keep only train ratings >= this before projecting.
         min_count: drop pairs co-rated by fewer users (default 1).
         knn: keep each movie's ``knn`` strongest neighbours (default: all).
+        mutual: with ``knn``, keep an edge only when each end is among the other's ``knn``
+            strongest (default: when either is, which gives popular hubs many edges).
 
     Returns:
         ``Data(edge_index [2, E], edge_weight [E], num_nodes=num_movies)``, both directions of
@@ -86,7 +89,7 @@ def movie_graph(
         starts = np.searchsorted(r, r, side="left")
         top = (np.arange(r.size) - starts) < knn
         a = sp.coo_matrix((w[top], (r[top], c[top])), shape=(split.num_movies,) * 2).tocsr()
-        sym = a.maximum(a.T).tocoo()
+        sym = (a.minimum(a.T) if mutual else a.maximum(a.T)).tocoo()
         r, c, w = sym.row, sym.col, sym.data
     order = np.lexsort((c, r))
     edge_index = torch.from_numpy(np.stack([r[order], c[order]]).astype(np.int64))
