@@ -312,13 +312,11 @@ def run(args) -> dict:
     if not args.no_umap:
         t0 = time.perf_counter()
         try:
+            # the queries and each one's nearest neighbour: few enough labels to read
             label = [titles[i] for i in q_ids]
-            for i in q_ids[:3]:
-                label += [
-                    titles[j]
-                    for j in top_similar(emb, torch.tensor([i]), 3, allowed=has_edge)[0][0].tolist()
-                ]
-            label += [titles[i] for i in torch.topk(pop, 12).indices.tolist()]
+            if q_ids:
+                first = top_similar(emb, torch.tensor(q_ids), 1, allowed=has_edge)[0]
+                label += [titles[j] for j in first.view(-1).tolist()]
             umap_map(
                 emb[rows].numpy(),
                 [titles[i] for i in rows.tolist()],

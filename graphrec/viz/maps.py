@@ -86,17 +86,19 @@ def umap_map(
                 linewidths=0,
             )
     index = {t: i for i, t in enumerate(titles)}
-    for t in label or []:
+    offsets = [(8, 10), (8, -16), (-90, 12), (-90, -16)]  # alternate sides to limit overlap
+    for n, t in enumerate(label or []):
         if t in index:
             x, y = xy[index[t]]
             ax.scatter([x], [y], s=40, facecolors="none", edgecolors="black", linewidths=1)
             ax.annotate(
                 t,
                 (x, y),
-                xytext=(4, 4),
+                xytext=offsets[n % len(offsets)],
                 textcoords="offset points",
                 fontsize=7.5,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0},
+                arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.3"},
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8, "lw": 0},
             )
     ax.set_title(title)
     ax.set_xticks([])
