@@ -26,9 +26,8 @@ def ranks_from_scores(scores: Tensor, target: Tensor) -> Tensor:
     t = scores.gather(1, target.view(-1, 1))
     if torch.isnan(t).any() or torch.isinf(t).any():
         raise ValueError("a target score is NaN or infinite (was the target masked out?)")
-    greater = (scores > t).sum(1)
-    ties = (scores == t).sum(1) - 1
-    return greater + ties
+    # greater + ties in one pass: every candidate >= the target, less the target itself
+    return (scores >= t).sum(1) - 1
 
 
 def hit_ratio(ranks: Tensor, k: int) -> Tensor:
