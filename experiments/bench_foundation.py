@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -186,7 +187,8 @@ def main() -> None:
     out = {
         "config": vars(args),
         "versions": package_versions(),
-        "machine": {"cpus": __import__("os").cpu_count()},
+        "machine": {"cpus": os.cpu_count()},
+        "load_average_start": os.getloadavg(),
     }
     if args.only in (None, "eval"):
         print("full-ranking evaluation of all ML-100K users:")
@@ -200,6 +202,7 @@ def main() -> None:
     if args.only in (None, "scale"):
         print("graph build + split + one epoch of negatives on synthetic graphs:")
         out["scale"] = bench_scale(args.sizes)
+    out["load_average_end"] = os.getloadavg()
     path = Path(args.out)
     if path.exists():  # keep the other part's last numbers when running one part
         old = json.loads(path.read_text())
