@@ -1,6 +1,20 @@
-"""Recommenders obeying the contract in :mod:`graphrec.models.base`."""
+"""Recommenders obeying the contract in :mod:`graphrec.models.base`.
 
+Importing this package registers every model class, so ``Recommender.load(path)`` can rebuild
+any saved model.
+"""
+
+from graphrec.models.attention_ncf import AttentionNCF
 from graphrec.models.base import MODEL_REGISTRY, Recommender
+from graphrec.models.bpr import BPRMF
+from graphrec.models.feature_mlp import FeatureMLP
+from graphrec.models.item2vec import SkipGram
+from graphrec.models.item2vec_recommender import Item2VecRecommender
+from graphrec.models.lightgcn import LightGCN
+from graphrec.models.ncf import GMF, MLP, NeuMF
 from graphrec.models.pop import ItemPop
 
-__all__ = ["MODEL_REGISTRY", "Recommender", "ItemPop"]
+__all__ = [
+    "MODEL_REGISTRY", "Recommender", "ItemPop", "GMF", "MLP", "NeuMF", "BPRMF", "LightGCN",
+    "AttentionNCF", "FeatureMLP", "SkipGram", "Item2VecRecommender",
+]

@@ -11,4 +11,32 @@ TASKS: dict[str, tuple[str, str]] = {
         "graphrec.tasks.item2vec",
         "movie graph -> weighted node2vec walks -> skip-gram; similar movies, UMAP map",
     ),
+    "features": (
+        "graphrec.tasks.features",
+        "feature MLP on user/movie attributes: rating RMSE/MAE or ranking HR/NDCG",
+    ),
+    "explain": (
+        "graphrec.tasks.features",
+        "explain a feature-MLP prediction with Captum, SHAP and LIME; compare them",
+    ),
+    "gmf": ("graphrec.tasks.ncf", "train GMF (He et al. 2017) on the rates edges; run folder"),
+    "mlp": ("graphrec.tasks.ncf", "train the NCF MLP on the rates edges; run folder"),
+    "neumf": ("graphrec.tasks.ncf", "train NeuMF (GMF + MLP; --pretrain from both); run folder"),
+    "sweep": (
+        "graphrec.tasks.ncf",
+        "NCF predictive-factor sweep 8/16/32/64: sweep.png, sweep.csv/.md, ordering check",
+    ),
+    "attention": (
+        "graphrec.tasks.attention",
+        "train attention-NCF; run folder plus attention.png (mean attention weights)",
+    ),
+    "lightgcn": (
+        "graphrec.tasks.lightgcn",
+        "train LightGCN (BPR) over the train edges; run folder",
+    ),
+    "bpr": ("graphrec.tasks.bpr", "train the BPR-MF baseline; run folder"),
+    "benchmark": (
+        "graphrec.tasks.benchmark",
+        "every model x N seeds, sampled and full: benchmark.csv/.md/.png",
+    ),
 }

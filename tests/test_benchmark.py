@@ -1,0 +1,155 @@
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from graphrec.data import temporal_split
+from graphrec.data.synthetic import synthetic_graph
+from graphrec.tasks import benchmark
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: tiny models are much slower with two on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_registry_lists_every_model_of_the_issue():
+    expected = ["ItemPop", "BPR-MF", "GMF", "MLP", "NeuMF", "AttentionNCF", "LightGCN"]
+    assert all(name in benchmark.BUILDERS for name in expected)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, one_thread):
+    """2 models x 2 seeds on a small synthetic graph, written to a folder."""
+    out = tmp_path_factory.mktemp("bench")
+    data = synthetic_graph(60, 300, 1200, seed=3)
+    split = temporal_split(data)
+    rows = benchmark.run_benchmark(
+        split, data, ["ItemPop", "BPR-MF"], seeds=[0, 1], progress=False, max_epochs=2
+    )
+    meta = {"dataset": "synthetic", "seeds": [0, 1], "k": 10, "total_wall_seconds": 1.0}
+    return out, benchmark.write_outputs(out, rows, meta)
+
+
+def test_tiny_benchmark_writes_csv_md_png(tiny):
+    tmp_path, result = tiny
+    table = pd.read_csv(tmp_path / "benchmark.csv")
+    assert list(table.columns) == [
+        "model",
+        "seed",
+        "sampled_hr@10",
+        "sampled_ndcg@10",
+        "full_hr@10",
+        "full_ndcg@10",
+        "train_seconds",
+        "eval_seconds",
+        "epochs_run",
+        "best_epoch",
+    ]
+    assert table[["model", "seed"]].values.tolist() == [
+        ["ItemPop", 0],
+        ["ItemPop", 1],
+        ["BPR-MF", 0],
+        ["BPR-MF", 1],
+    ]
+    metrics = table[benchmark.metric_columns(10)]
+    assert ((metrics >= 0) & (metrics <= 1)).all().all()
+    assert (table.loc[table.model == "BPR-MF", "epochs_run"] <= 2).all()
+
+    md = (tmp_path / "benchmark.md").read_text()
+    for header in ["sampled HR@10", "sampled NDCG@10", "full HR@10", "full NDCG@10", "train s"]:
+        assert header in md
+    assert "| ItemPop | 2 |" in md and "| BPR-MF | 2 |" in md and " ± " in md
+    assert "Kendall's tau" in md
+    assert (tmp_path / "benchmark.png").stat().st_size > 0
+    pop = next(s for s in result["summary"] if s["model"] == "ItemPop")
+    mean = table.loc[table.model == "ItemPop", "full_ndcg@10"].mean()
+    assert pop["full_ndcg@10_mean"] == pytest.approx(mean)
+
+
+def test_same_seed_same_numbers():
+    data = synthetic_graph(40, 250, 800, seed=4)
+    split = temporal_split(data)
+    a = benchmark.run_benchmark(split, data, ["BPR-MF"], [7], progress=False, max_epochs=1)
+    b = benchmark.run_benchmark(split, data, ["BPR-MF"], [7], progress=False, max_epochs=1)
+    cols = benchmark.metric_columns(10)
+    assert [a[0][c] for c in cols] == [b[0][c] for c in cols]
+
+
+def test_summary_and_kendall_tau_by_hand():
+    rows = [
+        {
+            "model": "A",
+            "seed": 0,
+            "train_seconds": 1.0,
+            **dict.fromkeys(benchmark.metric_columns(), 0.2),
+        },
+        {
+            "model": "A",
+            "seed": 1,
+            "train_seconds": 3.0,
+            **dict.fromkeys(benchmark.metric_columns(), 0.4),
+        },
+    ]
+    (s,) = benchmark.summarise(rows)
+    assert s["sampled_hr@10_mean"] == pytest.approx(0.3)
+    assert s["sampled_hr@10_std"] == pytest.approx(0.1414213, rel=1e-5)  # sample std
+    assert s["train_seconds_mean"] == pytest.approx(2.0)
+    assert benchmark.kendall_tau([3, 2, 1], [30, 20, 10]) == pytest.approx(1.0)
+    assert benchmark.kendall_tau([3, 2, 1], [10, 20, 30]) == pytest.approx(-1.0)
+    assert benchmark.kendall_tau([1, 2, 3, 4], [1, 2, 4, 3]) == pytest.approx(4 / 6)
+
+
+def test_unknown_model_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown model.*registered"):
+        benchmark.run_benchmark(None, None, ["NoSuchModel"], [0], progress=False)
+
+
+def test_cli_knows_the_task_and_its_options():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    import run as runner
+
+    parser = runner.build_parser("benchmark")
+    args = parser.parse_args(
+        [
+            "--task",
+            "benchmark",
+            "--models",
+            "ItemPop",
+            "LightGCN",
+            "--seeds",
+            "2",
+            "--max-epochs",
+            "3",
+            "--threads",
+            "1",
+        ]
+    )
+    assert args.models == ["ItemPop", "LightGCN"] and args.seeds == 2 and args.max_epochs == 3
+    for task in ("attention", "lightgcn", "bpr"):
+        assert runner.build_parser(task).parse_args(["--task", task]).task == task
+
+
+def test_readme_results_from_a_benchmark_folder(tiny, tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+    import make_readme_results
+
+    peer = {"summary": {"test_hit@10": 0.5, "test_ndcg@10": 0.25}, "args": {"seed": 2020}}
+    (tmp_path / "recbole_pop_sampled.json").write_text(json.dumps(peer))
+    out = tmp_path / "README_results.md"
+    rc = make_readme_results.main(
+        ["--bench", str(tiny[0]), "--results", str(tmp_path), "--out", str(out)]
+    )
+    assert rc == 0
+    text = out.read_text()
+    assert "| ItemPop | 2 |" in text  # the benchmark table
+    assert "| ItemPop | sampled |" in text and "recbole_pop_sampled.json" in text
+    assert "earlier run on this machine" in text  # BPR and NeuMF have no peer file here
+    assert "BPR-MF" in text and "Kendall's tau" in text
