@@ -17,6 +17,24 @@ from graphrec.data.synthetic import checkerboard_graph
 from graphrec.evaluate import evaluate
 
 
+def fit_checkerboard(model, split, objective="bpr", epochs=40, batch_size=64, lr=0.05):
+    """Train a model on the checkerboard with validation under ``full`` at K = 2."""
+    from graphrec.train import fit
+
+    return fit(
+        model,
+        split,
+        objective=objective,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        eval_protocol="full",
+        k=2,
+        patience=None,
+        progress=False,
+    )
+
+
 class ContractTests:
     num_blocks = 4
     block_size = 8

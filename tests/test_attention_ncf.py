@@ -4,34 +4,11 @@ import torch
 from graphrec.data import temporal_split
 from graphrec.data.synthetic import checkerboard_graph
 from graphrec.models.attention_ncf import AttentionNCF
-from graphrec.train import fit
 
-from contract import ContractTests
+from contract import ContractTests, fit_checkerboard
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: these tiny models are 10x slower with two threads on a busy
-    2-core machine (threads wait for each other); restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def fit_checkerboard(model, split, epochs=40):
-    return fit(
-        model,
-        split,
-        objective="bce",
-        epochs=epochs,
-        batch_size=128,
-        lr=0.01,
-        eval_protocol="full",
-        k=2,
-        patience=None,
-        progress=False,
-    )
+pytestmark = pytest.mark.usefixtures("one_thread")
+BCE = {"objective": "bce", "batch_size": 128, "lr": 0.01}
 
 
 class TestAttentionNCFContract(ContractTests):
@@ -39,7 +16,7 @@ class TestAttentionNCFContract(ContractTests):
         model = AttentionNCF(
             split.num_users, split.num_movies, embedding_dim=16, num_chunks=2, hidden=(32, 16)
         )
-        fit_checkerboard(model, split)
+        fit_checkerboard(model, split, **BCE)
         return model
 
     def test_attention_rows_sum_to_one(self, model, split):
@@ -80,6 +57,6 @@ def test_bce_loss_decreases():
     split = temporal_split(checkerboard_graph(4, 8))
     torch.manual_seed(0)
     model = AttentionNCF(split.num_users, split.num_movies, 16, 2, hidden=(32, 16))
-    hist = fit_checkerboard(model, split, epochs=8)
+    hist = fit_checkerboard(model, split, epochs=8, **BCE)
     losses = [e["loss"] for e in hist.epochs]
     assert losses[-1] < losses[0] - 0.05

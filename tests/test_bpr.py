@@ -4,34 +4,10 @@ import torch
 from graphrec.data import temporal_split
 from graphrec.data.synthetic import checkerboard_graph
 from graphrec.models.bpr import BPRMF
-from graphrec.train import fit
 
-from contract import ContractTests
+from contract import ContractTests, fit_checkerboard
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: these tiny models are 10x slower with two threads on a busy
-    2-core machine (threads wait for each other); restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def fit_checkerboard(model, split, epochs=40):
-    return fit(
-        model,
-        split,
-        objective="bpr",
-        epochs=epochs,
-        batch_size=64,
-        lr=0.05,
-        eval_protocol="full",
-        k=2,
-        patience=None,
-        progress=False,
-    )
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class TestBPRMFContract(ContractTests):
