@@ -242,7 +242,13 @@ def run_sweep(split, args, run_dir: RunDir) -> dict:
         f"# {name} factor sweep on {args.dataset} (seed {args.seed})",
         "",
         f"Best values over {args.epochs} epochs; valid and test under `sampled` (1 + 99 "
-        f"negatives) unless marked full; test is the best-valid-NDCG@{k} epoch.",
+        f"negatives) unless marked full; test is the best-valid-NDCG@{k} epoch. One seed: "
+        f"differences of ~0.01 are within seed-to-seed noise.",
+        "",
+        f"Settings: {name}, MLP tower 4f-2f-f on 2f-d embeddings, batch {args.batch_size}, "
+        f"Adam lr {args.lr:g} (decay {args.lr_decay:g}/epoch), weight decay "
+        f"{args.weight_decay:g}, {args.negatives} negatives per positive, dropout "
+        f"{args.dropout:g}.",
         "",
         _markdown(table),
         "",
