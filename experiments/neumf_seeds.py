@@ -2,6 +2,7 @@
 """NeuMF on ML-100K over several seeds: mean ± std of valid and test HR@10 / NDCG@10.
 
     python experiments/neumf_seeds.py                       # seeds 0-4, the tuned settings
+    python experiments/neumf_seeds.py --preset scratch --out experiments/results/x.json
     python experiments/neumf_seeds.py --seeds 0 1 -- --factors 16 --lr 1e-3
 
 Each seed is one ``experiments/run.py --task neumf`` run (its run folder under ``--runs``);
@@ -29,6 +30,13 @@ TUNED = [
     "--pretrain", "--pretrain-epochs", "30", "--finetune-lr", "1e-3", "--alpha", "0.5",
     "--epochs", "20", "--patience", "5",
 ]  # fmt: skip
+#: the fast from-scratch settings of experiments/bench_neumf.py (no pretraining)
+SCRATCH = [
+    "--factors", "32", "--mlp-embedding-dim", "32", "--layers", "64", "32", "16",
+    "--batch-size", "4096", "--lr", "1e-2", "--lr-decay", "0.8", "--weight-decay", "3e-6",
+    "--negatives", "4", "--epochs", "20", "--patience", "5",
+]  # fmt: skip
+PRESETS = {"pretrained": TUNED, "scratch": SCRATCH}
 TUNING_NOTE = (
     "selected on valid NDCG@10 (sampled 1+99) only, mostly seed 0 (some seeds 1-3), 32-d "
     "RecBole-shaped NeuMF: from scratch, weight decay 0 / 1e-6 / 3e-6 / 1e-5 / 1e-4 -> valid "
@@ -51,6 +59,12 @@ def main(argv=None) -> int:
     p.add_argument("--runs", default=str(ROOT / "runs" / "neumf_seeds"), help="run folders")
     p.add_argument("--out", default=str(ROOT / "experiments" / "results" / "neumf_5seeds.json"))
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="pretrained",
+        help="pretrained (default, best valid) or scratch (the benchmark's settings)",
+    )
     a = p.parse_args(argv)
 
     import run as runner
@@ -59,7 +73,7 @@ def main(argv=None) -> int:
     from graphrec.io import package_versions, read_json, write_json
 
     torch.set_num_threads(a.threads)
-    task_args = TUNED + extra
+    task_args = PRESETS[a.preset] + extra
     per_seed = []
     for seed in a.seeds:
         out = Path(a.runs) / f"seed-{seed}"
@@ -105,6 +119,7 @@ def main(argv=None) -> int:
         "never-rated negatives (drawn with the run's seed); full = all movies minus train "
         "(and, for test, the valid movie); best valid NDCG@10 (sampled) epoch restored",
         "command": "experiments/run.py --task neumf " + " ".join(task_args) + " --seed S",
+        "preset": a.preset,
         "tuning": TUNING_NOTE,
         "seeds": a.seeds,
         "threads": a.threads,

@@ -193,4 +193,4 @@ class Recommender(nn.Module, ABC):
         model.load_extra_state(spec.get("extra", {}))
         model.load_state_dict(state)
         model.meta = spec.get("meta", {})
-        return model
+        return model.eval()  # a loaded model scores; dropout must not apply
