@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from graphrec.data.sampling import sampled_candidates
-from graphrec.data.split import InteractionSplit
+from graphrec.data.split import InteractionSplit, csr_entries
 from graphrec.metrics import ranking_metrics, ranks_from_scores
 
 __all__ = ["PROTOCOLS", "evaluate", "evaluate_ranks"]
@@ -58,11 +58,7 @@ def evaluate_ranks(
             for s in range(0, users.numel(), batch_size):
                 u, t = users[s : s + batch_size], target[s : s + batch_size]
                 scores = model.score_all(u).float().cpu().clone()
-                lo, hi = split.train_ptr[u], split.train_ptr[u + 1]
-                counts = hi - lo
-                rows = torch.repeat_interleave(torch.arange(u.numel()), counts)
-                starts = torch.repeat_interleave(lo - torch.cumsum(counts, 0) + counts, counts)
-                cols = split.train_movies[torch.arange(int(counts.sum())) + starts]
+                rows, cols = csr_entries(split.train_ptr, split.train_movies, u)
                 scores[rows, cols] = float("-inf")
                 if other is not None:
                     # each test user has a valid movie at the same position (same users)

@@ -19,7 +19,7 @@ from torch_geometric.data import HeteroData
 
 from graphrec.data.graph import RATES
 
-__all__ = ["InteractionSplit", "temporal_split", "pair_keys", "isin_sorted"]
+__all__ = ["InteractionSplit", "temporal_split", "pair_keys", "isin_sorted", "csr_entries"]
 
 
 def pair_keys(users: Tensor, movies: Tensor, num_movies: int) -> Tensor:
@@ -33,6 +33,16 @@ def isin_sorted(keys: Tensor, sorted_keys: Tensor) -> Tensor:
         return torch.zeros_like(keys, dtype=torch.bool)
     pos = torch.searchsorted(sorted_keys, keys).clamp_(max=sorted_keys.numel() - 1)
     return sorted_keys[pos] == keys
+
+
+def csr_entries(ptr: Tensor, indices: Tensor, users: Tensor) -> tuple[Tensor, Tensor]:
+    """The CSR rows of ``users`` as coordinates: ``(rows [N], cols [N])`` where ``rows`` counts
+    positions in ``users`` (0..len(users)-1) and ``cols`` are the stored indices (vectorised)."""
+    lo = ptr[users]
+    counts = ptr[users + 1] - lo
+    rows = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), counts)
+    starts = torch.repeat_interleave(lo - torch.cumsum(counts, 0) + counts, counts)
+    return rows, indices[torch.arange(int(counts.sum()), device=users.device) + starts]
 
 
 @dataclass

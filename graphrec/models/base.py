@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from graphrec.data.graph import UnknownMovieError, UnknownUserError
+from graphrec.data.split import csr_entries
 from graphrec.io import atomic_write, load_tensors, save_tensors
 
 __all__ = ["Recommender", "MODEL_REGISTRY"]
@@ -134,11 +135,7 @@ class Recommender(nn.Module, ABC):
                     "recommend(exclude_seen=True) needs the train movies: call fit(...) or "
                     "remember_seen(split) first, or pass exclude_seen=False"
                 )
-            lo, hi = self.seen_ptr[users], self.seen_ptr[users + 1]
-            counts = hi - lo
-            rows = torch.repeat_interleave(torch.arange(users.numel(), device=users.device), counts)
-            starts = torch.repeat_interleave(lo - torch.cumsum(counts, 0) + counts, counts)
-            cols = self.seen_movies[torch.arange(int(counts.sum()), device=users.device) + starts]
+            rows, cols = csr_entries(self.seen_ptr, self.seen_movies, users)
             scores[rows, cols] = float("-inf")
         top = torch.topk(scores, k, dim=1)
         return top.indices, top.values
