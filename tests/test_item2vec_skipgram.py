@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
 
-from graphrec.models.item2vec import SkipGram
+from graphrec.models.item2vec import SkipGram, _clipped_add
 from graphrec.walks import random_walks
 
 NUM_CLIQUES, CLIQUE = 3, 8
@@ -108,7 +109,36 @@ def test_no_subsampling_and_fixed_window_paths(walks):
 def test_divergence_is_reported(walks):
     model = SkipGram(NUM_NODES, dim=8)
     with pytest.raises(FloatingPointError, match="lower lr"):
-        model.fit(walks, epochs=3, lr=1e30, batch_size=256, progress=False)
+        model.fit(walks, epochs=3, lr=1e30, batch_size=256, max_step=None, progress=False)
+
+
+def test_clipped_add_by_hand():
+    table = torch.zeros(3, 2)
+    ids = torch.tensor([0, 0, 2])
+    grads = torch.tensor([[-3.0, 0.0], [-1.0, 0.0], [0.0, -0.5]])
+    _clipped_add(table, ids, grads, lr=1.0, max_step=2.0)
+    # row 0: summed update (4, 0) has norm 4 -> scaled to (2, 0); row 2: (0, .5) kept
+    assert torch.equal(table, torch.tensor([[2.0, 0.0], [0.0, 0.0], [0.0, 0.5]]))
+    big = torch.zeros(100, 2)  # the sparse path (table larger than twice the ids)
+    _clipped_add(big, ids, grads, lr=1.0, max_step=2.0)
+    assert torch.equal(big[[0, 1, 2]], table) and big[3:].abs().sum() == 0
+
+
+def test_a_hub_in_every_other_token_needs_the_step_cap():
+    # star graph: every walk alternates hub, leaf, hub, ...; in a batch the hub's summed
+    # update is ~half the batch's pairs computed at one point
+    n = 300
+    leaves = torch.arange(1, n)
+    hub = torch.zeros(n - 1, dtype=torch.long)
+    edges = torch.stack([torch.cat([hub, leaves]), torch.cat([leaves, hub])])
+    star = random_walks(edges, num_nodes=n, walk_length=20, walks_per_node=4)
+    kwargs = dict(epochs=3, batch_size=64, subsample=0.0, progress=False)
+    with pytest.raises(FloatingPointError):
+        SkipGram(n, dim=16).fit(star, max_step=None, **kwargs)
+    losses = SkipGram(n, dim=16).fit(star, **kwargs)  # default cap
+    assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="max_step"):
+        SkipGram(n, dim=16).fit(star, max_step=0.0, **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,14 @@ def test_projection_options(split):
     mutual = _dense(movie_graph(split, weighting="count", knn=1, mutual=True), split.num_movies)
     assert torch.equal(mutual, mutual.T) and ((mutual > 0) <= (knn > 0)).all()
     assert (mutual > 0).sum() < (knn > 0).sum()
+    # mutual_weight: edges both ends chose weigh 3x, the rest of the union is unchanged
+    boosted = movie_graph(split, weighting="count", knn=1, mutual_weight=3.0)
+    boosted = _dense(boosted, split.num_movies)
+    both = mutual > 0
+    assert both.any() and torch.equal(boosted[both], 3 * knn[both])
+    assert torch.equal(boosted[~both], knn[~both])
+    with pytest.raises(ValueError, match="mutual_weight"):
+        movie_graph(split, knn=1, mutual_weight=0.0)
     only5 = movie_graph(split, weighting="count", min_rating=5)
     assert _dense(only5, split.num_movies)[1, 2] == 1  # user 3's 4-star movie 2 dropped
     with pytest.raises(ValueError, match="unknown weighting"):

@@ -11,7 +11,11 @@ users) and the degrees ``d_i = C_ii``. Edge weights, by ``weighting``:
   ``U`` the number of users.
 
 Pairs co-rated by fewer than ``min_count`` users are dropped; ``knn`` keeps each movie's ``knn``
-strongest neighbours (the union over both ends, so the graph stays symmetric).
+strongest neighbours (the union over both ends, so the graph stays symmetric). In the union, an
+edge that both ends chose (a *mutual* neighbour) can be given ``mutual_weight`` times its weight:
+a popular film is among the top ``knn`` of hundreds of films and so gains hundreds of edges it did
+not choose; weighting the pairs both ends chose keeps its walks near its own neighbours (on
+ML-100K this raised item2vec's valid NDCG@10 from .364 to .384, ``experiments/tune_item2vec.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ def movie_graph(
     min_count: int = 1,
     knn: int | None = None,
     mutual: bool = False,
+    mutual_weight: float = 1.0,
 ) -> Data:
     """The movie-movie co-rating graph of the split's train positives.
 
@@ -47,6 +52,8 @@ def movie_graph(
         knn: keep each movie's ``knn`` strongest neighbours (default: all).
         mutual: with ``knn``, keep an edge only when each end is among the other's ``knn``
             strongest (default: when either is, which gives popular hubs many edges).
+        mutual_weight: with ``knn`` (union), multiply the weight of edges both ends chose by
+            this factor (default 1: no change).
 
     Returns:
         ``Data(edge_index [2, E], edge_weight [E], num_nodes=num_movies)``, both directions of
@@ -58,6 +65,8 @@ def movie_graph(
         raise ValueError(f"min_count must be >= 1, not {min_count}")
     if knn is not None and knn < 1:
         raise ValueError(f"knn must be >= 1 or None, not {knn}")
+    if not (mutual_weight > 0 and np.isfinite(mutual_weight)):
+        raise ValueError(f"mutual_weight must be a positive finite number, not {mutual_weight}")
     users, movies = split.train
     if min_rating is not None:
         keep = split.train_rating >= min_rating
@@ -89,7 +98,13 @@ def movie_graph(
         starts = np.searchsorted(r, r, side="left")
         top = (np.arange(r.size) - starts) < knn
         a = sp.coo_matrix((w[top], (r[top], c[top])), shape=(split.num_movies,) * 2).tocsr()
-        sym = (a.minimum(a.T) if mutual else a.maximum(a.T)).tocoo()
+        if mutual:
+            sym = a.minimum(a.T)
+        else:
+            sym = a.maximum(a.T)
+            if mutual_weight != 1.0:
+                sym = sym + (mutual_weight - 1.0) * a.minimum(a.T)
+        sym = sym.tocoo()
         r, c, w = sym.row, sym.col, sym.data
     order = np.lexsort((c, r))
     edge_index = torch.from_numpy(np.stack([r[order], c[order]]).astype(np.int64))

@@ -15,6 +15,16 @@ from graphrec.models.ncf import GMF, MLP, NeuMF
 from graphrec.models.pop import ItemPop
 
 __all__ = [
-    "MODEL_REGISTRY", "Recommender", "ItemPop", "GMF", "MLP", "NeuMF", "BPRMF", "LightGCN",
-    "AttentionNCF", "FeatureMLP", "SkipGram", "Item2VecRecommender",
+    "MODEL_REGISTRY",
+    "Recommender",
+    "ItemPop",
+    "GMF",
+    "MLP",
+    "NeuMF",
+    "BPRMF",
+    "LightGCN",
+    "AttentionNCF",
+    "FeatureMLP",
+    "SkipGram",
+    "Item2VecRecommender",
 ]

@@ -157,6 +157,46 @@ def _attention(split, data, seed, device, progress, **options):
 
 register("LightGCN")(_bpr_family("lightgcn"))
 
+#: FeatureMLP as a recommender: the ``--task features`` model with the ranking objective
+#: (node attributes + id embeddings, sampled negatives, early stopping on valid NDCG@10)
+FEATURE_SETTINGS: dict[str, Any] = {
+    "objective": "ranking",
+    "batch_size": 4096,
+    "lr": 5e-3,
+    "patience": 5,
+}
+
+
+@register("FeatureMLP")
+def _feature_mlp(split, data, seed, device, progress, **options):
+    from graphrec.tasks import features as task
+    from graphrec.tasks.common import task_defaults
+
+    args = task_defaults(task, seed=seed, device=device, quiet=not progress, **FEATURE_SETTINGS)
+    args.epochs = _epochs(args.epochs, options)
+    model = task.build_model(data, args)
+    hist = task.fit_model(model, split, args)
+    return _with_history(model, hist)
+
+
+@register("item2vec")
+def _item2vec(split, data, seed, device, progress, **options):
+    """``--task item2vec``'s defaults; the user profile is the mean of their train movies'
+    embeddings (:class:`~graphrec.models.item2vec_recommender.Item2VecRecommender`).
+    Not selected on valid: skip-gram trains for its fixed number of epochs."""
+    from graphrec.io import resolve_device
+    from graphrec.models.item2vec_recommender import Item2VecRecommender
+    from graphrec.tasks import item2vec as task
+    from graphrec.tasks.common import task_defaults
+
+    args = task_defaults(task, seed=seed, quiet=not progress)
+    args.epochs = _epochs(args.epochs, options)
+    t0 = time.perf_counter()
+    res = task.train_item2vec(split, args, device=resolve_device(device))
+    model = Item2VecRecommender.from_embeddings(res.emb, split)
+    model.meta["training"] = {"best_epoch": args.epochs, "epochs_run": args.epochs}
+    return model, time.perf_counter() - t0
+
 
 # ---------------------------------------------------------------------- running
 def run_benchmark(

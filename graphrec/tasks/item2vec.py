@@ -102,6 +102,14 @@ def add_arguments(parser) -> None:
         help="keep each movie's strongest K neighbours (default 10, chosen on valid NDCG and "
         "genre coherence by experiments/tune_item2vec.py; 0 keeps all)",
     )
+    g.add_argument(
+        "--mutual-weight",
+        type=float,
+        default=10.0,
+        help="with --knn, multiply the weight of edges both movies chose (mutual neighbours) "
+        "by this (default 10, chosen on valid NDCG by experiments/tune_item2vec.py; 1 turns "
+        "it off): popular films are in many top-K lists and would otherwise pull the walks",
+    )
     g.add_argument("--walk-length", type=int, default=40, help="nodes per walk (default 40)")
     g.add_argument("--walks-per-node", type=int, default=10, help="walks per movie (default 10)")
     g.add_argument("--p", type=float, default=1.0, help="node2vec return parameter (default 1)")
@@ -140,8 +148,8 @@ class Item2VecRun:
 
 def train_item2vec(split, cfg, device="cpu", log_to=None):
     """Movie graph -> walks -> skip-gram with the settings in ``cfg`` (the task's arguments:
-    weighting, graph_min_rating, min_count, knn, walk_length, walks_per_node, p, q, dim, window,
-    epochs, negatives, lr, batch_size, seed, quiet).
+    weighting, graph_min_rating, min_count, knn, mutual_weight, walk_length, walks_per_node, p,
+    q, dim, window, epochs, negatives, lr, batch_size, seed, quiet).
 
     Returns an :class:`Item2VecRun`.
     """
@@ -156,6 +164,7 @@ def train_item2vec(split, cfg, device="cpu", log_to=None):
         min_rating=cfg.graph_min_rating,
         min_count=cfg.min_count,
         knn=cfg.knn or None,
+        mutual_weight=getattr(cfg, "mutual_weight", 1.0) if cfg.knn else 1.0,
     )
     timing["graph_seconds"] = time.perf_counter() - t0
     has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
@@ -164,7 +173,7 @@ def train_item2vec(split, cfg, device="cpu", log_to=None):
             log_to,
             f"movie graph: {int(has_edge.sum())} movies with edges, "
             f"{graph.edge_index.size(1) // 2} undirected edges ({cfg.weighting}"
-            f"{f', top-{cfg.knn}' if cfg.knn else ''})",
+            f"{f', top-{cfg.knn}, mutual x{cfg.mutual_weight:g}' if cfg.knn else ''})",
         )
     t0 = time.perf_counter()
     walks = random_walks(
@@ -289,6 +298,7 @@ def run(args) -> dict:
             "undirected_edges": int(graph.edge_index.size(1) // 2),
             "weighting": args.weighting,
             "knn": args.knn,
+            "mutual_weight": args.mutual_weight if args.knn else 1.0,
         },
         "loss": losses,
         "timing": {key: round(v, 3) for key, v in timing.items()},
