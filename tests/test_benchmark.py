@@ -174,5 +174,57 @@ def test_readme_results_from_a_benchmark_folder(tiny, tmp_path):
     text = out.read_text()
     assert "| ItemPop | 2 |" in text  # the benchmark table
     assert "| ItemPop | sampled |" in text and "recbole_pop_sampled.json" in text
-    assert "earlier run on this machine" in text  # BPR and NeuMF have no peer file here
+    assert "| 0.500 | 0.250 | 0.417 / 0.237 |" in text  # run here beside the issue's quote
+    assert "not run here" in text  # BPR and NeuMF have no peer file here
     assert "BPR-MF" in text and "Kendall's tau" in text
+
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"# x\n\nbefore\n{make_readme_results.BEGIN}\nold\n{make_readme_results.END}\nafter\n"
+    )
+    rc = make_readme_results.main(
+        [
+            "--bench",
+            str(tiny[0]),
+            "--results",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--readme",
+            str(readme),
+        ]
+    )
+    assert rc == 0
+    new = readme.read_text()
+    assert new.startswith("# x\n\nbefore\n") and new.endswith("\nafter\n")
+    assert "old" not in new and text in new
+    readme.write_text("# no markers\n")
+    rc = make_readme_results.main(
+        [
+            "--bench",
+            str(tiny[0]),
+            "--results",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--readme",
+            str(readme),
+        ]
+    )
+    assert rc == 2 and readme.read_text() == "# no markers\n"
+
+
+def test_the_readme_table_is_the_committed_benchmark():
+    """README.md's results block is exactly what make_readme_results.py makes of the committed
+    experiments/results/benchmark_ml-100k (regenerate with --readme README.md after a rerun)."""
+    root = Path(__file__).resolve().parents[1]
+    bench = root / "experiments/results/benchmark_ml-100k"
+    if not (bench / "benchmark.csv").is_file():
+        pytest.skip("no committed benchmark")
+    sys.path.insert(0, str(root / "experiments"))
+    import make_readme_results
+
+    block = make_readme_results.build(bench, root / "experiments/results")
+    assert block in (root / "README.md").read_text(), (
+        "README results are stale: python experiments/make_readme_results.py --readme README.md"
+    )

@@ -56,24 +56,42 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=2020)
     p.add_argument("--batch-size", type=int, default=256, help="train_batch_size")
     p.add_argument("--lr", type=float, default=1e-3, help="learning_rate (Adam)")
-    p.add_argument("--embedding-size", type=int, default=32,
-                   help="NeuMF: mf_embedding_size and mlp_embedding_size; BPR/LightGCN: "
-                        "embedding_size")
-    p.add_argument("--mlp-hidden", type=int, nargs="+", default=[64, 32, 16],
-                   help="NeuMF mlp_hidden_size")
+    p.add_argument(
+        "--embedding-size",
+        type=int,
+        default=32,
+        help="NeuMF: mf_embedding_size and mlp_embedding_size; BPR/LightGCN: embedding_size",
+    )
+    p.add_argument(
+        "--mlp-hidden", type=int, nargs="+", default=[64, 32, 16], help="NeuMF mlp_hidden_size"
+    )
     p.add_argument("--dropout", type=float, default=0.0, help="NeuMF dropout_prob")
-    p.add_argument("--neg", type=int, default=None,
-                   help="training negatives per positive (default: 4 for NeuMF, "
-                        "1 for BPR/LightGCN)")
-    p.add_argument("--protocol", choices=("sampled", "full"), default="sampled",
-                   help="sampled: 1 positive + 100 uniform negatives (uni100); full: all items")
+    p.add_argument(
+        "--neg",
+        type=int,
+        default=None,
+        help="training negatives per positive (default: 4 for NeuMF, 1 for BPR/LightGCN)",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("sampled", "full"),
+        default="sampled",
+        help="sampled: 1 positive + 100 uniform negatives (uni100); full: all items",
+    )
     p.add_argument("--valid-every", type=int, default=1, help="eval_step (epochs)")
     p.add_argument("--eval-batch-size", type=int, default=4096)
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch.set_num_threads (default: torch's own choice)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: torch's own choice)",
+    )
     p.add_argument("--out", required=True, help="JSON file to write")
-    p.add_argument("--keep-workdir", action="store_true",
-                   help="keep RecBole's temporary working dir (saved/, log/)")
+    p.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep RecBole's temporary working dir (saved/, log/)",
+    )
     p.add_argument("--verbose", action="store_true", help="let RecBole log at INFO")
     return p.parse_args(argv)
 
@@ -111,8 +129,13 @@ def build_config_dict(a, workdir: str) -> dict:
         "learner": "adam",
         "learning_rate": a.lr,
         "weight_decay": 0.0,
-        "train_neg_sample_args": {"distribution": "uniform", "sample_num": neg,
-                                  "alpha": 1.0, "dynamic": False, "candidate_num": 0},
+        "train_neg_sample_args": {
+            "distribution": "uniform",
+            "sample_num": neg,
+            "alpha": 1.0,
+            "dynamic": False,
+            "candidate_num": 0,
+        },
         "eval_step": a.valid_every,
         "stopping_step": 10**9,  # no early stopping before the requested epochs
         # evaluation: temporal leave-one-out
@@ -130,15 +153,17 @@ def build_config_dict(a, workdir: str) -> dict:
         "eval_batch_size": a.eval_batch_size,
     }
     if a.model == "NeuMF":
-        cfg.update({
-            "mf_embedding_size": a.embedding_size,
-            "mlp_embedding_size": a.embedding_size,
-            "mlp_hidden_size": list(a.mlp_hidden),
-            "dropout_prob": a.dropout,
-            "mf_train": True,
-            "mlp_train": True,
-            "use_pretrain": False,
-        })
+        cfg.update(
+            {
+                "mf_embedding_size": a.embedding_size,
+                "mlp_embedding_size": a.embedding_size,
+                "mlp_hidden_size": list(a.mlp_hidden),
+                "dropout_prob": a.dropout,
+                "mf_train": True,
+                "mlp_train": True,
+                "use_pretrain": False,
+            }
+        )
     elif a.model in ("BPR", "LightGCN"):
         cfg["embedding_size"] = a.embedding_size
     return cfg
@@ -193,8 +218,9 @@ def main(argv=None) -> int:
         # and the rest is reported as unused): hand it an empty command line.
         argv_saved, sys.argv = sys.argv, sys.argv[:1]
         try:
-            config = Config(model=a.model, dataset="ml-100k",
-                            config_dict=build_config_dict(a, workdir))
+            config = Config(
+                model=a.model, dataset="ml-100k", config_dict=build_config_dict(a, workdir)
+            )
         finally:
             sys.argv = argv_saved
         init_seed(config["seed"], config["reproducibility"])
@@ -214,9 +240,11 @@ def main(argv=None) -> int:
         def timed_train(train_data, epoch_idx, *args, **kw):
             t = time.perf_counter()
             loss = orig_train(train_data, epoch_idx, *args, **kw)
-            rec = {"epoch": int(epoch_idx) + 1,
-                   "train_seconds": time.perf_counter() - t,
-                   "train_loss": _jsonable(loss)}
+            rec = {
+                "epoch": int(epoch_idx) + 1,
+                "train_seconds": time.perf_counter() - t,
+                "train_loss": _jsonable(loss),
+            }
             epochs.append(rec)
             return loss
 
@@ -234,7 +262,8 @@ def main(argv=None) -> int:
 
         t0 = time.perf_counter()
         best_valid_score, best_valid_result = trainer.fit(
-            train_data, valid_data, saved=True, show_progress=False)
+            train_data, valid_data, saved=True, show_progress=False
+        )
         fit_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         test_result = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
@@ -262,13 +291,37 @@ def main(argv=None) -> int:
                 "test_interactions": int(len(test_data._dataset)),
             },
             "args": vars(a),
-            "config": {k: _jsonable(config[k]) for k in (
-                "seed", "reproducibility", "epochs", "train_batch_size", "learner",
-                "learning_rate", "weight_decay", "train_neg_sample_args", "eval_step",
-                "stopping_step", "eval_args", "metrics", "topk", "valid_metric",
-                "eval_batch_size", "threshold", "MODEL_TYPE", "device",
-                "mf_embedding_size", "mlp_embedding_size", "mlp_hidden_size", "dropout_prob",
-                "embedding_size", "n_layers", "reg_weight") if k in config},
+            "config": {
+                k: _jsonable(config[k])
+                for k in (
+                    "seed",
+                    "reproducibility",
+                    "epochs",
+                    "train_batch_size",
+                    "learner",
+                    "learning_rate",
+                    "weight_decay",
+                    "train_neg_sample_args",
+                    "eval_step",
+                    "stopping_step",
+                    "eval_args",
+                    "metrics",
+                    "topk",
+                    "valid_metric",
+                    "eval_batch_size",
+                    "threshold",
+                    "MODEL_TYPE",
+                    "device",
+                    "mf_embedding_size",
+                    "mlp_embedding_size",
+                    "mlp_hidden_size",
+                    "dropout_prob",
+                    "embedding_size",
+                    "n_layers",
+                    "reg_weight",
+                )
+                if k in config
+            },
             "epochs": epochs,
             "summary": {
                 "epochs_run": len(epochs),
@@ -303,8 +356,11 @@ def main(argv=None) -> int:
                 "loadavg_1_5_15_start": list(load_start),
                 "loadavg_1_5_15_end": list(os.getloadavg()),
             },
-            "env": {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD":
-                    os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")},
+            "env": {
+                "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": os.environ.get(
+                    "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
+                )
+            },
         }
     finally:
         os.chdir(cwd)
@@ -317,12 +373,14 @@ def main(argv=None) -> int:
     with open(out_path, "w") as f:
         json.dump(result, f, indent=2)
     s = result["summary"]
-    print(f"[recbole_run] {a.model} {a.protocol} seed={a.seed} epochs={s['epochs_run']} "
-          f"train s/epoch median={s['train_seconds_median']:.2f} "
-          f"valid s/epoch median={s['valid_seconds_median']:.2f} | "
-          f"best valid epoch {s['best_valid_epoch']}: HR@10 {s['best_valid_hit@10']:.4f} "
-          f"NDCG@10 {s['best_valid_ndcg@10']:.4f} | test HR@10 {s['test_hit@10']:.4f} "
-          f"NDCG@10 {s['test_ndcg@10']:.4f} -> {out_path}")
+    print(
+        f"[recbole_run] {a.model} {a.protocol} seed={a.seed} epochs={s['epochs_run']} "
+        f"train s/epoch median={s['train_seconds_median']:.2f} "
+        f"valid s/epoch median={s['valid_seconds_median']:.2f} | "
+        f"best valid epoch {s['best_valid_epoch']}: HR@10 {s['best_valid_hit@10']:.4f} "
+        f"NDCG@10 {s['best_valid_ndcg@10']:.4f} | test HR@10 {s['test_hit@10']:.4f} "
+        f"NDCG@10 {s['test_ndcg@10']:.4f} -> {out_path}"
+    )
     return 0
 
 

@@ -41,6 +41,31 @@ def _save(fig, path) -> None:
     os.replace(tmp, path)
 
 
+def _label_offsets(ax, fig, pts: np.ndarray, gap: float = 11.0, reach: float = 40.0):
+    """Text offsets (points) for labels of ``pts`` that do not overlap each other: each label
+    goes ``reach`` points sideways, towards the middle of the axes, and labels on the same side
+    are pushed apart vertically to at least ``gap`` points (films that sit together on the map,
+    such as a franchise, get a readable column of names instead of a pile)."""
+    ax.figure.canvas.draw()  # fixes the axes limits, so data -> display is final
+    disp = ax.transData.transform(pts) * 72.0 / fig.dpi  # in points
+    mid = ax.transAxes.transform([(0.5, 0.5)])[0] * 72.0 / fig.dpi
+    side = np.where(disp[:, 0] > mid[0], -1.0, 1.0)  # right half -> labels to the left
+    target = disp[:, 1].copy()
+    for s in (-1.0, 1.0):
+        idx = np.flatnonzero(side == s)
+        if idx.size < 2:
+            continue
+        order = idx[np.argsort(-target[idx])]  # top to bottom
+        ys = target[order]
+        for i in range(1, ys.size):  # push down
+            ys[i] = min(ys[i], ys[i - 1] - gap)
+        shift = (disp[order, 1] - ys).mean()  # re-centre the column on its points
+        target[order] = ys + shift
+    return [
+        (float(s * reach), float(t - d)) for s, t, d in zip(side, target, disp[:, 1], strict=True)
+    ]
+
+
 def umap_map(
     emb: np.ndarray,
     titles: list[str],
@@ -86,19 +111,21 @@ def umap_map(
                 linewidths=0,
             )
     index = {t: i for i, t in enumerate(titles)}
-    offsets = [(8, 10), (8, -16), (-90, 12), (-90, -16)]  # alternate sides to limit overlap
-    for n, t in enumerate(label or []):
-        if t in index:
-            x, y = xy[index[t]]
-            ax.scatter([x], [y], s=40, facecolors="none", edgecolors="black", linewidths=1)
+    shown = [t for t in (label or []) if t in index]
+    if shown:
+        pts = np.array([xy[index[t]] for t in shown])
+        ax.scatter(pts[:, 0], pts[:, 1], s=40, facecolors="none", edgecolors="black", lw=1)
+        for t, (x, y), off in zip(shown, pts, _label_offsets(ax, fig, pts), strict=True):
             ax.annotate(
                 t,
                 (x, y),
-                xytext=offsets[n % len(offsets)],
+                xytext=off,
                 textcoords="offset points",
+                ha="left" if off[0] >= 0 else "right",
+                va="center",
                 fontsize=7.5,
                 arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.3"},
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.8, "lw": 0},
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.85, "lw": 0},
             )
     ax.set_title(title)
     ax.set_xticks([])
