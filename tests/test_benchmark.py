@@ -178,39 +178,18 @@ def test_readme_results_from_a_benchmark_folder(tiny, tmp_path):
     assert "not run here" in text  # BPR and NeuMF have no peer file here
     assert "BPR-MF" in text and "Kendall's tau" in text
 
+    argv = ["--bench", str(tiny[0]), "--results", str(tmp_path), "--out", str(out)]
     readme = tmp_path / "README.md"
     readme.write_text(
         f"# x\n\nbefore\n{make_readme_results.BEGIN}\nold\n{make_readme_results.END}\nafter\n"
     )
-    rc = make_readme_results.main(
-        [
-            "--bench",
-            str(tiny[0]),
-            "--results",
-            str(tmp_path),
-            "--out",
-            str(out),
-            "--readme",
-            str(readme),
-        ]
-    )
+    rc = make_readme_results.main([*argv, "--readme", str(readme)])
     assert rc == 0
     new = readme.read_text()
     assert new.startswith("# x\n\nbefore\n") and new.endswith("\nafter\n")
     assert "old" not in new and text in new
     readme.write_text("# no markers\n")
-    rc = make_readme_results.main(
-        [
-            "--bench",
-            str(tiny[0]),
-            "--results",
-            str(tmp_path),
-            "--out",
-            str(out),
-            "--readme",
-            str(readme),
-        ]
-    )
+    rc = make_readme_results.main([*argv, "--readme", str(readme)])
     assert rc == 2 and readme.read_text() == "# no markers\n"
 
 
