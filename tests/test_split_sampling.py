@@ -90,6 +90,16 @@ def test_training_negatives_avoid_train_positives_and_are_seeded():
     # roughly uniform over allowed movies: every movie drawn, none far too often
     counts = torch.bincount(a.view(-1), minlength=split.num_movies).float()
     assert (counts > 0).all() and counts.max() < 3 * counts.mean()
+    # in chunks (bounded memory on large graphs): still valid, seeded, and as uniform
+    c = sample_negatives(split, users, 4, torch.Generator().manual_seed(7), chunk=1000)
+    assert c.shape == a.shape and not torch.equal(c, a)
+    assert torch.equal(
+        c, sample_negatives(split, users, 4, torch.Generator().manual_seed(7), chunk=1000)
+    )
+    bad = pair_keys(users.view(-1, 1).expand_as(c), c, split.num_movies)
+    assert not any(k in keys for k in bad.view(-1).tolist())
+    counts = torch.bincount(c.view(-1), minlength=split.num_movies).float()
+    assert (counts > 0).all() and counts.max() < 3 * counts.mean()
 
 
 def test_samplers_shapes_and_labels():

@@ -27,13 +27,37 @@ def sample_negatives(
     generator: torch.Generator | None = None,
     exclude: str = "train",
     max_rounds: int = 20,
+    chunk: int = 1 << 23,
 ) -> Tensor:
     """[len(users), k] movies drawn uniformly (with replacement) among those each user has no
     interaction with (``exclude='train'``: train positives; ``'rated'``: any rating).
+
+    Draws are made ``chunk`` at a time (whole users per chunk), which bounds the temporary
+    memory on large graphs; below ``chunk`` draws there is one chunk, so the numbers do not
+    depend on it there.
     """
     if exclude not in ("train", "rated"):
         raise ValueError(f"exclude must be 'train' or 'rated', not {exclude!r}")
     keys = split.train_keys if exclude == "train" else split.rated_keys
+    per = max(1, chunk // max(k, 1))  # users per chunk
+    if users.numel() <= per:
+        return _draw(split, users, k, keys, generator, max_rounds)
+    out = torch.empty(users.numel(), k, dtype=torch.long)
+    for start in range(0, users.numel(), per):
+        part = users[start : start + per]
+        out[start : start + part.numel()] = _draw(split, part, k, keys, generator, max_rounds)
+    return out
+
+
+def _draw(
+    split: InteractionSplit,
+    users: Tensor,
+    k: int,
+    keys: Tensor,
+    generator: torch.Generator | None,
+    max_rounds: int,
+) -> Tensor:
+    """One chunk of :func:`sample_negatives`: rejection rounds, then exact draws."""
     n = users.numel()
     out = torch.randint(split.num_movies, (n * k,), generator=generator)
     flat_users = users.repeat_interleave(k)
