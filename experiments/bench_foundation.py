@@ -113,6 +113,7 @@ def scale_child(edges: int) -> None:
     t0 = time.perf_counter()
     tables = synthetic_tables(users, movies, edges, seed=0)
     t1 = time.perf_counter()
+    gen_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     data = build_graph(tables)
     del tables
     t2 = time.perf_counter()
@@ -134,6 +135,7 @@ def scale_child(edges: int) -> None:
                 "build_split_sample_s": round(t4 - t1, 2),
                 "samples": int(y.numel()),
                 "peak_rss_gb": round(peak_kb / 1024**2, 2),
+                "peak_rss_after_generate_gb": round(gen_peak_kb / 1024**2, 2),
             }
         )
     )
