@@ -117,8 +117,10 @@ def scale_child(edges: int) -> None:
     data = build_graph(tables)
     del tables
     t2 = time.perf_counter()
+    build_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     split = temporal_split(data)
     t3 = time.perf_counter()
+    split_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     u, m, y = PointwiseSampler(split, 4).epoch(torch.Generator().manual_seed(0))
     t4 = time.perf_counter()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -136,6 +138,8 @@ def scale_child(edges: int) -> None:
                 "samples": int(y.numel()),
                 "peak_rss_gb": round(peak_kb / 1024**2, 2),
                 "peak_rss_after_generate_gb": round(gen_peak_kb / 1024**2, 2),
+                "peak_rss_after_build_gb": round(build_peak_kb / 1024**2, 2),
+                "peak_rss_after_split_gb": round(split_peak_kb / 1024**2, 2),
             }
         )
     )

@@ -204,3 +204,20 @@ def test_negatives_for_a_user_who_rated_almost_everything(tiny):
     assert neg.unique().tolist() == [3]
     with pytest.raises(ValueError, match="every movie"):  # user index 0 rated all 4
         sample_negatives(split, torch.tensor([0]), 5, exclude="rated")
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_pointwise_epoch_is_the_shuffled_concatenation(k):
+    """The epoch indexes through the permutation instead of concatenating first: the same
+    samples as shuffling [positives; negatives] with the same generator."""
+    split = temporal_split(synthetic_graph(80, 60, 900, seed=2))
+    users, movies, labels = PointwiseSampler(split, k).epoch(torch.Generator().manual_seed(5))
+    gen = torch.Generator().manual_seed(5)
+    u, m = split.train
+    neg = sample_negatives(split, u, k, gen)
+    ref_u = torch.cat([u, u.repeat_interleave(k)])
+    ref_m = torch.cat([m, neg.reshape(-1)])
+    ref_y = torch.cat([torch.ones(u.numel()), torch.zeros(neg.numel())])
+    perm = torch.randperm(ref_u.numel(), generator=gen)
+    assert torch.equal(users, ref_u[perm]) and torch.equal(movies, ref_m[perm])
+    assert torch.equal(labels, ref_y[perm])

@@ -103,11 +103,19 @@ class PointwiseSampler:
         """Shuffled ``(users [N], movies [N], labels [N] float)`` for one epoch."""
         u, m = self.split.train
         neg = sample_negatives(self.split, u, self.k, generator)
-        users = torch.cat([u, u.repeat_interleave(self.k)])
-        movies = torch.cat([m, neg.reshape(-1)])
-        labels = torch.cat([torch.ones(u.numel()), torch.zeros(neg.numel())])
-        perm = torch.randperm(users.numel(), generator=generator)
-        return users[perm], movies[perm], labels[perm]
+        n = u.numel()
+        # Position j of the unshuffled epoch is positive j (j < n) or negative j - n, whose
+        # user is u[(j - n) // k]. Indexing through the permutation directly, rather than
+        # concatenating users / movies / labels first, keeps fewer epoch-sized tensors alive
+        # at once (the same numbers as shuffling the concatenation).
+        perm = torch.randperm(n * (1 + self.k), generator=generator)
+        positive = perm < n
+        labels = positive.float()
+        src = torch.where(positive, perm, (perm - n).div_(max(self.k, 1), rounding_mode="floor"))
+        users = u[src]
+        del src
+        movies = torch.cat([m, neg.reshape(-1)])[perm]
+        return users, movies, labels
 
 
 class PairwiseSampler:
