@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -226,3 +227,30 @@ def _pair_scorer(model: torch.nn.Module):
     if type(model).forward is not torch.nn.Module.forward:
         return model
     return model.score
+
+
+def fit_settings(
+    model,
+    split: InteractionSplit,
+    settings: dict[str, Any],
+    objective: str,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+) -> History:
+    """:func:`fit` with a model family's settings dict (keys ``epochs``, ``batch_size``, ``lr``,
+    ``negatives``, ``patience``; other keys are the family's own and ignored), as the tasks'
+    ``DEFAULTS`` and the benchmark's settings hold them."""
+    return fit(
+        model,
+        split,
+        objective=objective,
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        lr=settings["lr"],
+        num_negatives=settings["negatives"],
+        patience=settings["patience"],
+        seed=seed,
+        device=device,
+        progress=progress,
+    )

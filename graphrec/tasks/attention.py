@@ -93,23 +93,11 @@ def build_model(split, seed: int = 0, **overrides: Any) -> AttentionNCF:
 
 def train(split, seed: int = 0, device: str = "auto", progress: bool = False, **overrides):
     """Build and fit with :data:`DEFAULTS`; returns ``(model, history)``."""
-    from graphrec.train import fit
+    from graphrec.train import fit_settings
 
     d = {**DEFAULTS, **overrides}
     model = build_model(split, seed, **d)
-    hist = fit(
-        model,
-        split,
-        objective="bce",
-        epochs=d["epochs"],
-        batch_size=d["batch_size"],
-        lr=d["lr"],
-        num_negatives=d["negatives"],
-        patience=d["patience"],
-        seed=seed,
-        device=device,
-        progress=progress,
-    )
+    hist = fit_settings(model, split, d, "bce", seed, device, progress)
     return model, hist
 
 

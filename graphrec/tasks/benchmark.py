@@ -119,24 +119,12 @@ NCF_SETTINGS: dict[str, Any] = {
 def _ncf(name: str):
     def build(split, data, seed, device, progress, **options):
         from graphrec.models import ncf
-        from graphrec.train import fit
+        from graphrec.train import fit_settings
 
-        s = NCF_SETTINGS
+        s = {**NCF_SETTINGS, "epochs": _epochs(NCF_SETTINGS["epochs"], options)}
         torch.manual_seed(seed)
         model = getattr(ncf, name)(split.num_users, split.num_movies, factors=s["factors"])
-        hist = fit(
-            model,
-            split,
-            objective="bce",
-            epochs=_epochs(s["epochs"], options),
-            batch_size=s["batch_size"],
-            lr=s["lr"],
-            num_negatives=s["negatives"],
-            patience=s["patience"],
-            seed=seed,
-            device=device,
-            progress=progress,
-        )
+        hist = fit_settings(model, split, s, "bce", seed, device, progress)
         return _with_history(model, hist)
 
     return build

@@ -97,23 +97,11 @@ def train(
     name: str, split, seed: int = 0, device: str = "auto", progress: bool = False, **overrides: Any
 ):
     """Build and fit with :data:`DEFAULTS`; returns ``(model, history)``."""
-    from graphrec.train import fit
+    from graphrec.train import fit_settings
 
     d = {**DEFAULTS[name], **overrides}
     model = build_model(name, split, seed, **d)
-    hist = fit(
-        model,
-        split,
-        objective="bpr",
-        epochs=d["epochs"],
-        batch_size=d["batch_size"],
-        lr=d["lr"],
-        num_negatives=d["negatives"],
-        patience=d["patience"],
-        seed=seed,
-        device=device,
-        progress=progress,
-    )
+    hist = fit_settings(model, split, d, "bpr", seed, device, progress)
     return model, hist
 
 
