@@ -21,6 +21,7 @@ from graphrec.data.split import InteractionSplit
 __all__ = [
     "FRANCHISES",
     "top_similar",
+    "hubness",
     "item_cosine_neighbours",
     "genre_coherence",
     "franchise_hits",
@@ -74,20 +75,51 @@ FRANCHISES: list[list[str]] = [
 
 
 def top_similar(
-    emb: Tensor, ids: Tensor, k: int = 10, allowed: Tensor | None = None
+    emb: Tensor,
+    ids: Tensor,
+    k: int = 10,
+    allowed: Tensor | None = None,
+    hubness_k: int = 0,
 ) -> tuple[Tensor, Tensor]:
-    """Cosine top-``k`` neighbours of ``ids`` in ``emb`` [N, d], the query itself excluded.
+    """Top-``k`` neighbours of ``ids`` in ``emb`` [N, d], the query itself excluded.
 
-    ``allowed`` [N] bool restricts the neighbours (e.g. movies with at least one edge).
-    Returns ``(neighbours [len(ids), k], cosine [len(ids), k])``, best first.
+    With ``hubness_k = 0`` (default) neighbours are ranked by cosine. With ``hubness_k = K > 0``
+    they are ranked by CSLS (cross-domain similarity local scaling, Conneau et al., ICLR 2018,
+    "Word Translation Without Parallel Data"): ``2 cos(x, y) - r(y)``, where ``r(y)`` is the
+    mean cosine of ``y`` to its ``K`` nearest items. A *hub*, an item close to everything (on
+    MovieLens, the films nearly every user rated), has a large ``r`` and stops crowding every
+    list; the query's own ``r(x)`` is the same for all its candidates and is left out.
+
+    ``allowed`` [N] bool restricts the neighbours (e.g. movies with at least one edge) and the
+    items ``r`` is measured against. Returns ``(neighbours [len(ids), k], scores [len(ids),
+    k])``, best first: cosines, or CSLS scores with ``hubness_k``.
     """
+    if hubness_k < 0:
+        raise ValueError(f"hubness_k must be >= 0, got {hubness_k}")
     z = F.normalize(emb.float(), dim=1)
     sims = z[ids] @ z.T
+    if hubness_k:
+        sims = 2 * sims - hubness(z, hubness_k, allowed).view(1, -1)
     sims[torch.arange(ids.numel()), ids] = float("-inf")
     if allowed is not None:
         sims[:, ~allowed] = float("-inf")
     top = torch.topk(sims, k, dim=1)
     return top.indices, top.values
+
+
+def hubness(z: Tensor, k: int, allowed: Tensor | None = None, chunk: int = 4096) -> Tensor:
+    """[N] mean cosine of each row of the unit-norm ``z`` to its ``k`` nearest other rows
+    (among ``allowed`` ones); CSLS's ``r``."""
+    pool = z if allowed is None else z[allowed]
+    if pool.size(0) <= k:
+        raise ValueError(f"hubness_k={k} needs more than {k} items, there are {pool.size(0)}")
+    out = torch.empty(z.size(0))
+    for s in range(0, z.size(0), chunk):
+        sims = z[s : s + chunk] @ pool.T
+        # each item's own cosine (1) is among the top k + 1; drop the largest value
+        top = torch.topk(sims, k + 1, dim=1).values[:, 1:]
+        out[s : s + chunk] = top.mean(1)
+    return out
 
 
 def item_cosine_neighbours(split: InteractionSplit, ids: Tensor, k: int = 10) -> Tensor:

@@ -11,7 +11,7 @@ from conftest import write_ml100k
 from graphrec.data import load_movielens, temporal_split
 from graphrec.data.projection import movie_graph
 from graphrec.models.item2vec_recommender import Item2VecRecommender
-from graphrec.similarity import franchise_hits, genre_coherence, top_similar
+from graphrec.similarity import franchise_hits, genre_coherence, hubness, top_similar
 
 from contract import ContractTests
 
@@ -140,3 +140,33 @@ class TestItem2VecRecommenderContract(ContractTests):
             split.num_movies, self.num_blocks, generator=torch.Generator().manual_seed(0)
         )
         return Item2VecRecommender.from_embeddings(emb, split)
+
+
+def test_csls_pushes_a_hub_down_by_hand():
+    # item 1 is a hub: close to everything. Item 0's plain-cosine neighbour is the hub; CSLS
+    # (2 cos - r, r = mean cosine to the K nearest) prefers item 2, its specific neighbour.
+    emb = torch.tensor(
+        [
+            [1.0, 0.0, 0.0],
+            [0.85, 0.37, 0.37],
+            [0.8, 0.0, -0.6],
+            [0.5, 0.866, 0.0],
+            [0.5, 0.0, 0.866],
+        ]
+    )
+    z = torch.nn.functional.normalize(emb, dim=1)
+    cos = z @ z.T
+    assert cos[0, 1] > cos[0, 2]  # cosine: the hub first
+    nb, _ = top_similar(emb, torch.tensor([0]), k=1)
+    assert nb.tolist() == [[1]]
+    r = hubness(z, 2)
+    off = cos - 2 * torch.eye(5)  # without self
+    assert torch.allclose(r, torch.topk(off, 2, dim=1).values.mean(1))
+    assert r[1] > r[2]  # the hub is closer to its neighbours than item 2 is
+    nb, score = top_similar(emb, torch.tensor([0]), k=1, hubness_k=2)
+    assert nb.tolist() == [[2]]
+    assert score[0, 0].item() == pytest.approx(2 * cos[0, 2].item() - r[2].item(), abs=1e-6)
+    with pytest.raises(ValueError, match="hubness_k"):
+        top_similar(emb, torch.tensor([0]), hubness_k=-1)
+    with pytest.raises(ValueError, match="needs more than"):
+        top_similar(emb, torch.tensor([0]), hubness_k=5)
