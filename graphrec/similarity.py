@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from graphrec.data.projection import movie_graph
 from graphrec.data.split import InteractionSplit
 
 __all__ = [
@@ -125,10 +126,21 @@ def hubness(z: Tensor, k: int, allowed: Tensor | None = None, chunk: int = 4096)
 def item_cosine_neighbours(split: InteractionSplit, ids: Tensor, k: int = 10) -> Tensor:
     """[len(ids), k] neighbours by item-item cosine on the binary train rating matrix
     (pairs never co-rated come last, as ``-inf``)."""
-    g = movie_graph(split, weighting="cosine")
-    dense = torch.full((split.num_movies, split.num_movies), float("-inf"))
-    dense[g.edge_index[0], g.edge_index[1]] = g.edge_weight
-    return torch.topk(dense[ids], k, dim=1).indices
+    users, movies = split.train
+    x = sp.csc_matrix(
+        (np.ones(users.numel(), dtype=np.float64), (users.numpy(), movies.numpy())),
+        shape=(split.num_users, split.num_movies),
+    )
+    deg = np.asarray(x.sum(0)).ravel()
+    q = ids.numpy()
+    co = (x[:, q].T @ x).tocoo()  # [Q, N] co-rating counts of the queried rows only
+    r, c, n = co.row, co.col, co.data
+    keep = (q[r] != c) & (n > 0)
+    r, c, n = r[keep], c[keep], n[keep]
+    w = n / np.sqrt(deg[q[r]] * deg[c])  # the cosine weight of movie_graph, same arithmetic
+    dense = torch.full((q.size, split.num_movies), float("-inf"))
+    dense[torch.from_numpy(r), torch.from_numpy(c)] = torch.from_numpy(w.astype(np.float32))
+    return torch.topk(dense, k, dim=1).indices
 
 
 def _genre_sets(genres: list[str]) -> list[set[str]]:

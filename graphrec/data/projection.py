@@ -32,6 +32,21 @@ __all__ = ["WEIGHTINGS", "movie_graph"]
 WEIGHTINGS = ("cosine", "jaccard", "pmi", "count")
 
 
+def _row_kth_largest(rows: np.ndarray, values: np.ndarray, k: int, n: int) -> np.ndarray:
+    """[n] the ``k``-th largest value of each row (``-inf`` where a row has fewer than ``k``)."""
+    out = np.full(n, -np.inf)
+    if rows.size > 1 and bool((rows[1:] >= rows[:-1]).all()):  # already grouped (CSR order)
+        rows_s, vals_s = rows, values
+    else:
+        order = np.argsort(rows, kind="stable")
+        rows_s, vals_s = rows[order], values[order]
+    bounds = np.searchsorted(rows_s, np.arange(n + 1))
+    for i in np.flatnonzero(np.diff(bounds) >= k):
+        seg = vals_s[bounds[i] : bounds[i + 1]]
+        out[i] = np.partition(seg, seg.size - k)[seg.size - k]
+    return out
+
+
 def movie_graph(
     split: InteractionSplit,
     *,
@@ -93,6 +108,10 @@ def movie_graph(
         pos = w > 0
         r, c, w = r[pos], c[pos], w[pos]
     if knn is not None and r.size:
+        # Only entries at least as strong as their row's knn-th strongest can be kept: drop
+        # the rest before sorting (the sort is stable, so ties come out as without the filter).
+        keep = w >= _row_kth_largest(r, w, knn, split.num_movies)[r]
+        r, c, w = r[keep], c[keep], w[keep]
         order = np.lexsort((-w, r))  # by source, strongest first
         r, c, w = r[order], c[order], w[order]
         starts = np.searchsorted(r, r, side="left")
