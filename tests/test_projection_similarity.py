@@ -170,3 +170,29 @@ def test_csls_pushes_a_hub_down_by_hand():
         top_similar(emb, torch.tensor([0]), hubness_k=-1)
     with pytest.raises(ValueError, match="needs more than"):
         top_similar(emb, torch.tensor([0]), hubness_k=5)
+
+
+@pytest.mark.parametrize("weighting, knn", [("count", 3), ("cosine", 5), ("jaccard", 1)])
+def test_knn_prefilter_keeps_the_plain_sort_result(weighting, knn):
+    """kNN keeps, per movie, the first `knn` entries of a stable sort by weight; dropping
+    entries below each row's knn-th strongest first must not change which ones (count weights
+    tie a lot, so tie order matters)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from graphrec.data.synthetic import synthetic_graph
+
+    split = temporal_split(synthetic_graph(60, 40, 700, seed=9))
+    g = movie_graph(split, weighting=weighting, knn=knn)
+    full = movie_graph(split, weighting=weighting)  # every pair, same weights
+    r, c = full.edge_index.numpy()
+    w = full.edge_weight.numpy().astype(np.float64)
+    # the plain algorithm on all pairs (entries in the product's order do not matter here:
+    # ties are broken by column within a row in both, as both see column-sorted rows)
+    order = np.lexsort((-w, r))
+    r, c, w = r[order], c[order], w[order]
+    top = (np.arange(r.size) - np.searchsorted(r, r)) < knn
+    a = sp.coo_matrix((w[top], (r[top], c[top])), shape=(split.num_movies,) * 2).tocsr()
+    ref = a.maximum(a.T).tocoo()
+    got = {(int(i), int(j)) for i, j in g.edge_index.t().tolist()}
+    assert got == set(zip(ref.row.tolist(), ref.col.tolist(), strict=True))
