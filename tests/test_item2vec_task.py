@@ -158,7 +158,7 @@ def test_star_wars_and_godfather_find_their_sequels(ml100k_similar):
 @pytest.mark.xfail(
     reason="known gap (issue 4): with the defaults (kNN-10 union, mutual edges x10) and"
     " seed 0, Star Wars' top 10 has Return of the Jedi but not The Empire Strikes Back (11th,"
-    " cosine .752 vs .753 for 10th; 6 of the 19 settings in experiments/results/"
+    " cosine .752 vs .753 for 10th; 11 of the 27 settings in experiments/results/"
     "tune_item2vec.md list both): Star Wars sits in a pile of popular 1996-97 films;"
     " --hubness-k 50 (CSLS) lists it, see test_csls_ranking_lists_both_star_wars_sequels",
     strict=False,
