@@ -44,12 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(TASKS[args.task][0])
     from graphrec.data.graph import UnknownMovieError, UnknownUserError
     from graphrec.data.movielens import DatasetError
+    from graphrec.runs import created_count, discard_created
 
+    mark = created_count()
     try:
         module.run(args)
     except (DatasetError, UnknownUserError, UnknownMovieError, ValueError) as exc:
+        discard_created(mark)  # no half-written run folder left behind
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BaseException:
+        discard_created(mark)
+        raise
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,10 @@ from typing import Any
 from graphrec.evaluate import PROTOCOLS, evaluate
 from graphrec.io import package_versions, write_json
 
-__all__ = ["RunDir", "evaluate_all"]
+__all__ = ["RunDir", "evaluate_all", "created_count", "discard_created"]
+
+#: folders this process created for runs (see :func:`discard_created`)
+_CREATED: list[Path] = []
 
 
 class RunDir:
@@ -36,6 +40,8 @@ class RunDir:
                 path, i = Path(f"{base}-{i}"), i + 1
         else:
             path = Path(out)
+        if not path.exists():
+            _CREATED.append(path)
         path.mkdir(parents=True, exist_ok=True)
         self.path, self.task = path, task
 
@@ -60,6 +66,26 @@ class RunDir:
 
     def write_json(self, name: str, obj: Any) -> Path:
         return write_json(self.path / name, obj)
+
+
+def created_count() -> int:
+    """How many run folders this process has created so far (a mark for
+    :func:`discard_created`)."""
+    return len(_CREATED)
+
+
+def discard_created(since: int = 0) -> list[Path]:
+    """Remove the run folders this process created after mark ``since`` (a task that failed
+    part way: its folder holds a config but no results, and would pass for a run). Returns
+    what was removed; folders that existed before (``--out`` pointing at an old run) and
+    folders created before the mark are left alone."""
+    removed = []
+    while len(_CREATED) > since:
+        path = _CREATED.pop()
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def evaluate_all(

@@ -95,9 +95,24 @@ def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path
     assert not (tmp_path / "run").exists()
 
 
-def test_negative_hubness_k_is_a_clear_error(cli, raw, tmp_path, capsys):
-    assert cli(_args(raw, tmp_path, "--hubness-k", "-1")) == 2
-    assert "--hubness-k must be >= 0" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--hubness-k", "-1"], "--hubness-k must be >= 0"),
+        (["--mutual-weight", "0"], "--mutual-weight must be > 0"),
+        (["--knn", "-3"], "--knn must be >= 0"),
+    ],
+)
+def test_bad_graph_options_fail_before_training(cli, raw, tmp_path, capsys, option, message):
+    assert cli(_args(raw, tmp_path, *option)) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_failure_after_training_leaves_no_run_folder(cli, raw, tmp_path, capsys):
+    # more hubness neighbours than movies: found only once the embedding exists
+    assert cli(_args(raw, tmp_path, "--hubness-k", "5000")) == 2
+    assert "needs more than" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 

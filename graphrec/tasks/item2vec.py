@@ -227,6 +227,10 @@ def run(args) -> dict:
     t_all = time.perf_counter()
     if args.hubness_k < 0:
         raise ValueError(f"--hubness-k must be >= 0 (0: plain cosine), got {args.hubness_k}")
+    if args.knn < 0:
+        raise ValueError(f"--knn must be >= 0 (0 keeps every neighbour), got {args.knn}")
+    if not args.mutual_weight > 0:
+        raise ValueError(f"--mutual-weight must be > 0 (1 turns it off), got {args.mutual_weight}")
     data = load_graph(args)
     queries = args.query or DEFAULT_QUERIES.get(args.dataset, [])
     explicit = args.query is not None
