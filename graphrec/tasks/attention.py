@@ -16,7 +16,7 @@ import torch
 from graphrec.data.sampling import sampled_candidates
 from graphrec.models.attention_ncf import AttentionNCF
 from graphrec.tasks.common import load_graph, log, make_split, open_run
-from graphrec.tasks.training import add_training_arguments, train_and_report
+from graphrec.tasks.training import add_training_arguments, train_and_report, training_subset
 
 __all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "mean_attention", "run"]
 
@@ -39,15 +39,7 @@ DEFAULTS: dict[str, Any] = {
 
 def add_arguments(parser) -> None:
     d = DEFAULTS
-    add_training_arguments(
-        parser,
-        factors=d["factors"],
-        epochs=d["epochs"],
-        batch_size=d["batch_size"],
-        lr=d["lr"],
-        negatives=d["negatives"],
-        patience=d["patience"],
-    )
+    add_training_arguments(parser, **training_subset(d))
     parser.add_argument(
         "--chunks",
         type=int,

@@ -15,7 +15,7 @@ import torch
 from graphrec.models.bpr import BPRMF
 from graphrec.models.lightgcn import LightGCN
 from graphrec.tasks.common import load_graph, make_split, open_run
-from graphrec.tasks.training import add_training_arguments, train_and_report
+from graphrec.tasks.training import add_training_arguments, train_and_report, training_subset
 
 __all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "run"]
 
@@ -51,15 +51,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 def add_arguments(parser, name: str = "lightgcn") -> None:
     """Training options with ``DEFAULTS[name]`` (``graphrec.tasks.bpr`` passes ``bpr``)."""
     d = DEFAULTS[name]
-    add_training_arguments(
-        parser,
-        factors=d["factors"],
-        epochs=d["epochs"],
-        batch_size=d["batch_size"],
-        lr=d["lr"],
-        negatives=d["negatives"],
-        patience=d["patience"],
-    )
+    add_training_arguments(parser, **training_subset(d))
     if "layers" in d:
         parser.add_argument(
             "--layers",

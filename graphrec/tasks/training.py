@@ -51,6 +51,12 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 }
 
 
+def training_subset(settings: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a model family's settings dict that are training options (those of
+    :data:`TRAINING_DEFAULTS`), to pass to :func:`add_training_arguments`."""
+    return {k: v for k, v in settings.items() if k in TRAINING_DEFAULTS}
+
+
 def add_training_arguments(parser, **defaults: Any):
     """Add the common training options to ``parser`` (a parser or an argument group).
 
