@@ -91,6 +91,7 @@ def umap_map(
         metric="cosine",
         random_state=seed,
         n_components=2,
+        n_jobs=1,  # a seed makes UMAP single-threaded anyway; saying so silences its warning
     )
     xy = reducer.fit_transform(emb)
     primary = [g.split("|")[0] if g else "(none)" for g in genres]
