@@ -141,6 +141,25 @@ def test_second_order_on_directed_graph_without_return_edges():
             assert_law(observed, second_order_law(adj, a, b, p, q), f"{a}->{b}")
 
 
+def test_second_order_law_where_almost_every_trial_fails():
+    # In a clique every proposal is a neighbour of the node the walker came from, so with
+    # q = 0.02 (DFS-like) a trial succeeds with probability ~q: the walkers take many
+    # iterations and several trials each, and must still follow the exact law.
+    n = 5
+    pairs = [(a, b, 1.0 + a + b) for a in range(n) for b in range(a + 1, n)]
+    edge_index, edge_weight = undirected(pairs)
+    p, q = 1.0, 0.02
+    walker = WeightedWalker(edge_index, edge_weight, n, p=p, q=q)
+    walks = walker.walk(torch.arange(n).repeat(400), 14, torch.Generator().manual_seed(7))
+    assert (walks >= 0).all()
+    adj = dense(edge_index, edge_weight, n)
+    t, v, x = transitions(walks)
+    for a, b in edge_index.t().tolist():
+        sel = (t == a) & (v == b)
+        observed = torch.bincount(x[sel], minlength=n)
+        assert_law(observed, second_order_law(adj, a, b, p, q), f"{a}->{b}")
+
+
 def _move_shares(walks: torch.Tensor, adj: torch.Tensor, p: float, q: float):
     """Measured and exact shares of (return, stay near t, move away from t) moves."""
     t, v, x = transitions(walks)
