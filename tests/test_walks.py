@@ -59,6 +59,19 @@ def assert_law(observed: torch.Tensor, law: torch.Tensor, what: str) -> None:
         assert pvalue > 1e-4, f"{what}: chi-square p = {pvalue:.2e}, {observed} vs {law * n}"
 
 
+def assert_walks_follow_law(walks, edge_index, edge_weight, p, q, min_moves=0) -> None:
+    """Every (prev -> cur) edge's next moves fit node2vec's law (edges walked fewer than
+    ``min_moves`` times are skipped; with ``min_moves=0`` each must have 200 moves)."""
+    n = int(edge_index.max()) + 1
+    adj = dense(edge_index, edge_weight, n)
+    t, v, x = transitions(walks)
+    for a, b in edge_index.t().tolist():
+        sel = (t == a) & (v == b)
+        if int(sel.sum()) >= min_moves:
+            observed = torch.bincount(x[sel], minlength=n)
+            assert_law(observed, second_order_law(adj, a, b, p, q), f"p={p} q={q} {a}->{b}")
+
+
 @pytest.fixture(scope="module")
 def graph() -> tuple[torch.Tensor, torch.Tensor]:
     return undirected(EDGES)
@@ -117,12 +130,7 @@ def test_second_order_frequencies_match_node2vec_law(graph, p, q, membership):
     if membership != "bytes":
         walker._set_membership(membership)  # the paths of graphs with more than 4096 nodes
     walks = walker.walk(torch.arange(NUM_NODES).repeat(300), 25, torch.Generator().manual_seed(2))
-    adj = dense(edge_index, edge_weight, NUM_NODES)
-    t, v, x = transitions(walks)
-    for a, b in edge_index.t().tolist():
-        sel = (t == a) & (v == b)
-        observed = torch.bincount(x[sel], minlength=NUM_NODES)
-        assert_law(observed, second_order_law(adj, a, b, p, q), f"p={p} q={q} from {a}->{b}")
+    assert_walks_follow_law(walks, edge_index, edge_weight, p, q)
 
 
 def test_second_order_on_directed_graph_without_return_edges():
@@ -132,13 +140,7 @@ def test_second_order_on_directed_graph_without_return_edges():
     p, q = 0.5, 3.0
     walker = WeightedWalker(edge_index, edge_weight, 4, p=p, q=q)
     walks = walker.walk(torch.arange(4).repeat(500), 20, torch.Generator().manual_seed(3))
-    adj = dense(edge_index, edge_weight, 4)
-    t, v, x = transitions(walks)
-    for a, b in edge_index.t().tolist():
-        sel = (t == a) & (v == b)
-        if int(sel.sum()) >= 200:
-            observed = torch.bincount(x[sel], minlength=4)
-            assert_law(observed, second_order_law(adj, a, b, p, q), f"{a}->{b}")
+    assert_walks_follow_law(walks, edge_index, edge_weight, p, q, min_moves=200)
 
 
 def test_second_order_law_where_almost_every_trial_fails():
@@ -152,12 +154,7 @@ def test_second_order_law_where_almost_every_trial_fails():
     walker = WeightedWalker(edge_index, edge_weight, n, p=p, q=q)
     walks = walker.walk(torch.arange(n).repeat(400), 14, torch.Generator().manual_seed(7))
     assert (walks >= 0).all()
-    adj = dense(edge_index, edge_weight, n)
-    t, v, x = transitions(walks)
-    for a, b in edge_index.t().tolist():
-        sel = (t == a) & (v == b)
-        observed = torch.bincount(x[sel], minlength=n)
-        assert_law(observed, second_order_law(adj, a, b, p, q), f"{a}->{b}")
+    assert_walks_follow_law(walks, edge_index, edge_weight, p, q)
 
 
 def _move_shares(walks: torch.Tensor, adj: torch.Tensor, p: float, q: float):
