@@ -41,7 +41,7 @@ succeeded, while the others try again from where they are in the next iteration.
 follows the exact law above, and an iteration is one batch of vector operations over all
 walkers, where retrying inside each step costs several rounds per step (on the ML-100K
 movie graph at p = 0.5, q = 2, 9740 walks of 40 nodes: 55 iterations for 38 second-order
-steps, where retrying inside each step took 151 rounds; 1.5x the steps per second).
+steps, where retrying inside each step took 150 rounds; 1.5x the steps per second).
 
 The test ``(t, x) in E`` is one gather from an ``N x N`` byte table (up to 4096 nodes) or bit
 table (up to 16384), else a ``searchsorted`` into the sorted CSR keys ``row * N + col``.
