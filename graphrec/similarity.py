@@ -81,6 +81,7 @@ def top_similar(
     k: int = 10,
     allowed: Tensor | None = None,
     hubness_k: int = 0,
+    hub: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Top-``k`` neighbours of ``ids`` in ``emb`` [N, d], the query itself excluded.
 
@@ -92,15 +93,24 @@ def top_similar(
     list; the query's own ``r(x)`` is the same for all its candidates and is left out.
 
     ``allowed`` [N] bool restricts the neighbours (e.g. movies with at least one edge) and the
-    items ``r`` is measured against. Returns ``(neighbours [len(ids), k], scores [len(ids),
-    k])``, best first: cosines, or CSLS scores with ``hubness_k``.
+    items ``r`` is measured against. ``hub`` [N] is ``r`` when the caller already has it
+    (:func:`hubness` of the normalised ``emb`` with the same ``hubness_k`` and ``allowed``), so
+    that several queries on one embedding measure it once. Returns ``(neighbours [len(ids),
+    k], scores [len(ids), k])``, best first: cosines, or CSLS scores with ``hubness_k``.
     """
     if hubness_k < 0:
         raise ValueError(f"hubness_k must be >= 0, got {hubness_k}")
+    if hub is not None and (not hubness_k or hub.shape != (emb.size(0),)):
+        raise ValueError(
+            f"hub must be the [{emb.size(0)}] hubness scores of a CSLS ranking (hubness_k > 0), "
+            f"got shape {tuple(hub.shape)} with hubness_k={hubness_k}"
+        )
     z = F.normalize(emb.float(), dim=1)
     sims = z[ids] @ z.T
     if hubness_k:
-        sims = 2 * sims - hubness(z, hubness_k, allowed).view(1, -1)
+        if hub is None:
+            hub = hubness(z, hubness_k, allowed)
+        sims = 2 * sims - hub.view(1, -1)
     sims[torch.arange(ids.numel()), ids] = float("-inf")
     if allowed is not None:
         sims[:, ~allowed] = float("-inf")

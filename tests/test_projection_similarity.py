@@ -170,6 +170,13 @@ def test_csls_pushes_a_hub_down_by_hand():
         top_similar(emb, torch.tensor([0]), hubness_k=-1)
     with pytest.raises(ValueError, match="needs more than"):
         top_similar(emb, torch.tensor([0]), hubness_k=5)
+    # r measured once and passed in gives the same ranking and scores
+    nb2, score2 = top_similar(emb, torch.tensor([0]), k=1, hubness_k=2, hub=r)
+    assert nb2.tolist() == [[2]] and torch.equal(score2, score)
+    with pytest.raises(ValueError, match="hub must be"):
+        top_similar(emb, torch.tensor([0]), k=1, hub=r)  # r without a CSLS ranking
+    with pytest.raises(ValueError, match="hub must be"):
+        top_similar(emb, torch.tensor([0]), k=1, hubness_k=2, hub=r[:3])
 
 
 @pytest.mark.parametrize("weighting, knn", [("count", 3), ("cosine", 5), ("jaccard", 1)])

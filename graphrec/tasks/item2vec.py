@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from graphrec.data.graph import UnknownMovieError, movie_index
 from graphrec.data.projection import WEIGHTINGS, movie_graph
@@ -27,6 +28,7 @@ from graphrec.runs import evaluate_all
 from graphrec.similarity import (
     franchise_hits,
     genre_coherence,
+    hubness,
     item_cosine_neighbours,
     top_similar,
 )
@@ -270,9 +272,15 @@ def run(args) -> dict:
         run_dir.write_config(vars(args), args.seed)
     hub = args.hubness_k
     ranking = f"CSLS (hubness K={hub})" if hub else "cosine"
+    # every ranking below is on one embedding: measure CSLS's r(y) once
+    r = hubness(F.normalize(emb.float(), dim=1), hub, has_edge) if hub else None
+
+    def nearest(ids: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return top_similar(emb, ids, count, allowed=has_edge, hubness_k=hub, hub=r)
+
     similar = {}
     if q_ids:
-        nb, sc = top_similar(emb, torch.tensor(q_ids), k, allowed=has_edge, hubness_k=hub)
+        nb, sc = nearest(torch.tensor(q_ids), k)
         for q, i, row, srow in zip(queries, q_ids, nb.tolist(), sc.tolist(), strict=False):
             similar[titles[i]] = [
                 {"title": titles[j], "movie_id": int(raw[j]), "score": round(float(s), 4)}
@@ -290,13 +298,11 @@ def run(args) -> dict:
     min_pop = 20 if int((pop >= 20).sum()) >= 10 else 1  # tiny data sets: every rated movie
     eval_ids = torch.nonzero((pop >= min_pop) & has_edge).view(-1)
     pool = torch.nonzero(has_edge).view(-1)
-    ours_nb = top_similar(emb, eval_ids, k, allowed=has_edge, hubness_k=hub)[0]
+    ours_nb = nearest(eval_ids, k)[0]
     base_nb = item_cosine_neighbours(split, eval_ids, k)
     coherence = genre_coherence(ours_nb, eval_ids, genres, pool)
     coherence_base = genre_coherence(base_nb, eval_ids, genres, pool)
-    fr = franchise_hits(
-        lambda ids: top_similar(emb, ids, k, allowed=has_edge, hubness_k=hub)[0], titles, pop
-    )
+    fr = franchise_hits(lambda ids: nearest(ids, k)[0], titles, pop)
     fr_base = franchise_hits(lambda ids: item_cosine_neighbours(split, ids, k), titles, pop)
     rec = Item2VecRecommender.from_embeddings(emb, split)
     results = evaluate_all(rec, split, k=k, seed=args.seed)
@@ -356,7 +362,7 @@ def run(args) -> dict:
             # the queries and each one's nearest neighbour: few enough labels to read
             label = [titles[i] for i in q_ids]
             if q_ids:
-                first = top_similar(emb, torch.tensor(q_ids), 1, allowed=has_edge, hubness_k=hub)[0]
+                first = nearest(torch.tensor(q_ids), 1)[0]
                 label += [titles[j] for j in first.view(-1).tolist()]
             umap_map(
                 emb[rows].numpy(),
