@@ -63,7 +63,8 @@ DEFAULT_QUERIES = {
 
 #: CSLS neighbourhood of the similar-movie rankings (``--hubness-k``). Conneau et al. use 10;
 #: on ML-100K, K = 10, 20 and 50 list both Star Wars sequels on 3 seeds of 3 and K = 50 has
-#: the highest or tied-highest genre coherence of the three on each seed (by up to .002).
+#: the highest or tied-highest genre coherence of the three on each seed (by up to .002);
+#: ``experiments/compare_rankings.py`` measures it.
 DEFAULT_HUBNESS_K = 50
 
 
