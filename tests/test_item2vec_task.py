@@ -89,6 +89,27 @@ def test_item2vec_task_outputs(cli, raw, tmp_path, capsys):
         assert (run / name).exists()
 
 
+def test_map_labels_the_queries_and_their_nearest_neighbours(cli, raw, tmp_path, monkeypatch):
+    # the labelling runs after every output file is written; UMAP itself is replaced by a
+    # stand-in that records what the task asked it to draw
+    import graphrec.viz.maps as maps
+
+    drawn = {}
+
+    def fake_umap_map(emb, titles, genres, path, label=None, seed=0):
+        drawn.update(rows=len(titles), label=label, path=path)
+        return np.zeros((len(titles), 2))
+
+    monkeypatch.setattr(maps, "umap_map", fake_umap_map)
+    args = [a for a in _args(raw, tmp_path, "--query", "Movie 5 (1990)") if a != "--no-umap"]
+    assert cli(args) == 0
+    run = tmp_path / "run"
+    first = json.loads((run / "similar.json").read_text())["Movie 5 (1990)"][0]["title"]
+    assert drawn["label"] == sorted({"Movie 5 (1990)", first})
+    assert drawn["rows"] == np.load(run / "embeddings.npy").shape[0]
+    assert Path(drawn["path"]) == run / "umap.png"
+
+
 def test_default_hubness_k_shrinks_to_a_small_catalogue(cli, raw, tmp_path):
     # pairs co-rated by >= 6 users are rare here: few movies keep an edge, fewer than the 50
     # nearest movies CSLS would measure, so the default K becomes their number - 1, and

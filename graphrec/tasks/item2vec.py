@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -274,10 +275,8 @@ def run(args) -> dict:
     hub = args.hubness_k
     ranking = f"CSLS (hubness K={hub})" if hub else "cosine"
     # every ranking below is on one embedding: measure CSLS's r(y) once
-    r = hubness(F.normalize(emb.float(), dim=1), hub, has_edge) if hub else None
-
-    def nearest(ids: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return top_similar(emb, ids, count, allowed=has_edge, hubness_k=hub, hub=r)
+    hub_scores = hubness(F.normalize(emb.float(), dim=1), hub, has_edge) if hub else None
+    nearest = partial(top_similar, emb, allowed=has_edge, hubness_k=hub, hub=hub_scores)
 
     similar = {}
     if q_ids:
@@ -349,8 +348,8 @@ def run(args) -> dict:
     with atomic_write(run_dir / "items.csv", "w") as fh:
         w = csv.writer(fh)
         w.writerow(["row", "movie_id", "title", "genres"])
-        for r, m in enumerate(rows.tolist()):
-            w.writerow([r, int(raw[m]), titles[m], genres[m]])
+        for row, m in enumerate(rows.tolist()):
+            w.writerow([row, int(raw[m]), titles[m], genres[m]])
     sg.save(run_dir / "skipgram")
     rec.save(run_dir / "model")
 
