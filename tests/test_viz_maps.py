@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -28,3 +29,18 @@ def test_labels_of_a_pile_of_points_are_spread_apart():
     # centred on the pile, and a lone label stays level with its point
     assert abs(label_y.mean() - disp_y[:3].mean()) < 1.0
     assert offsets[3][1] == 0.0
+
+
+def test_save_figure_leaves_nothing_behind_on_failure(tmp_path):
+    from graphrec.viz import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    out = save_figure(fig, tmp_path / "sub" / "ok.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)  # closed
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="xyz"):  # matplotlib: unsupported format
+        save_figure(fig, tmp_path / "bad.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+    assert not plt.fignum_exists(fig.number)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from graphrec.explain.explainer import Attributions
+from graphrec.viz import save_figure
 
 __all__ = [
     "spearman",
@@ -150,15 +151,6 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
-    from graphrec.io import atomic_write
-
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
-    return path
-
-
 def _normalised(values: np.ndarray) -> np.ndarray:
     top = np.abs(values).max()
     return values / top if top > 0 else values
@@ -205,9 +197,7 @@ def plot_attributions(
             ax.set_ylabel("mean |attribution| / method's max")
         ax.legend(fontsize=8, ncol=4)
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120, bbox_inches="tight")
 
 
 def plot_agreement(agree: dict, path: str | os.PathLike) -> Path:
@@ -230,9 +220,7 @@ def plot_agreement(agree: dict, path: str | os.PathLike) -> Path:
         ax.set_title(f"{key}: Spearman of |attribution|{sub}", fontsize=10)
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120, bbox_inches="tight")
 
 
 def plot_faithfulness(
@@ -263,9 +251,7 @@ def plot_faithfulness(
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120, bbox_inches="tight")
 
 
 # ---------------------------------------------------------------------------- text + JSON

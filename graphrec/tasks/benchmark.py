@@ -377,7 +377,7 @@ def plot_benchmark(summary: list[dict], path: str | Path, k: int = 10, title=Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from graphrec.io import atomic_write
+    from graphrec.viz import save_figure
 
     names = [s["model"] for s in summary]
     x = range(len(names))
@@ -418,11 +418,7 @@ def plot_benchmark(summary: list[dict], path: str | Path, k: int = 10, title=Non
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 # ---------------------------------------------------------------------- CLI

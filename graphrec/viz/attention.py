@@ -30,7 +30,7 @@ def plot_attention(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from graphrec.io import atomic_write
+    from graphrec.viz import save_figure
 
     n = len(panels)
     t = len(token_names)
@@ -73,8 +73,4 @@ def plot_attention(
     )
     if title:
         fig.suptitle(title, fontsize=10)
-    path = Path(path)
-    with atomic_write(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, bbox_inches="tight")

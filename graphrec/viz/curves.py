@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from graphrec.viz import save_figure
+
 __all__ = ["plot_history", "plot_sweep"]
 
 
@@ -44,18 +46,6 @@ def _records(history: Any) -> list[dict]:
 def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
     pts = [(r["epoch"], r[key]) for r in records if r.get(key) is not None and r[key] == r[key]]
     return [p[0] for p in pts], [p[1] for p in pts]
-
-
-def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def plot_history(
@@ -96,10 +86,7 @@ def plot_history(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)
 
 
 def plot_sweep(
@@ -132,7 +119,4 @@ def plot_sweep(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return save_figure(fig, path)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
+
+from graphrec.viz import save_figure
 
 __all__ = ["plot_loss", "umap_map"]
 
@@ -30,15 +31,7 @@ def plot_loss(losses: list[float], path: str | os.PathLike, title: str = "skip-g
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-
-
-def _save(fig, path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def _label_offsets(ax, fig, pts: np.ndarray, gap: float = 11.0, reach: float = 40.0):
@@ -133,6 +126,5 @@ def umap_map(
     ax.set_yticks([])
     ax.legend(title="primary genre", fontsize=8, markerscale=2, loc="best", framealpha=0.8)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path)
     return xy
