@@ -1,0 +1,79 @@
+"""experiments/bench_item2vec.py runs end to end and computes its ratios from what it measured.
+
+The peer environment (pecanpy, gensim) is not part of the test setup: one test runs graphrec
+alone, the other stands a fixed peer answer in for pecanpy, so that the ratio arithmetic is
+checked against numbers known in advance.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "experiments" / "bench_item2vec.py"
+SMALL = ["--nodes", "60", "--num-edges", "300", "--blocks", "3", "--repeats", "1"]
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[dict, str]:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *SMALL, "--skip-skipgram", "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(out.read_text()), proc.stdout
+
+
+def test_graphrec_alone(tmp_path):
+    result, stdout = _run(tmp_path, "--skip-peers", "--pq", "1,1", "2,0.5")
+    assert [(w["ours"]["p"], w["ours"]["q"]) for w in result["walks"]] == [(1.0, 1.0), (2.0, 0.5)]
+    for w in result["walks"]:
+        assert w["peer"] is None and w["ratio"] is None
+        # 60 nodes, 10 walks each, 39 steps per walk on a connected SBM
+        assert w["ours"]["steps"] == 60 * 10 * 39
+        assert w["ours"]["steps_per_s"] > 0
+    assert result["config"]["seed"] == 0 and "torch" in result["versions"]
+    assert "walks p=2 q=0.5" in stdout
+
+
+PEER = {
+    "peer": "pecanpy.PreComp",
+    "read_s": 0.5,
+    "preprocess_s": 10.0,
+    "warm_preprocess_s": [2.0, 1.75],
+    "cold_steps_per_s": 100.0,
+    "warm_walk_s": [0.5, 0.25],
+    "warm_steps": 1000,
+    "warm_steps_per_s": 4000.0,
+    "warm_walk_cpu_s": [0.5, 0.5],
+    "warm_steps_per_cpu_s": 2000.0,
+    "versions": {"pecanpy": "fake"},
+}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in peer is a shell script")
+def test_ratios_use_the_peer_numbers(tmp_path):
+    fake = tmp_path / "fake-python"
+    fake.write_text(f"#!/bin/sh\necho '{json.dumps(PEER)}'\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    result, stdout = _run(tmp_path, "--peer-python", str(fake), "--pq", "2,0.5")
+    (w,) = result["walks"]
+    ours, ratio = w["ours"], w["ratio"]
+    # tables + walks: 1000 steps in 1.75 s (best rebuild) + 0.25 s (best walk)
+    assert w["peer"]["warm_steps_per_s_with_preprocess"] == pytest.approx(500.0)
+    assert ratio["steps_per_s_with_build_vs_warm_preprocess_and_kernel"] == pytest.approx(
+        ours["steps_per_s_with_build"] / 500.0
+    )
+    assert ratio["steps_per_s_vs_warm_kernel"] == pytest.approx(ours["steps_per_s"] / 4000.0)
+    assert ratio["build_s_vs_preprocess_s"] == pytest.approx(ours["build_s"] / 10.5)
+    assert result["versions"]["peer_pecanpy"] == "fake"
+    assert "tables + walks" in stdout and "(tables 1.8s)" in stdout
