@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 from pathlib import Path
@@ -74,11 +75,19 @@ def test_item2vec_task_outputs(cli, raw, tmp_path, capsys):
     for query, lo in (("Movie 5 (1990)", 1), ("Movie 170 (1990)", 151)):
         ids = [int(n["title"].split()[1]) for n in similar[query]]
         assert len(ids) == 10 and all(lo <= i < lo + 150 for i in ids)
-        scores = [n["score"] for n in similar[query]]
-        assert scores == sorted(scores, reverse=True)
+        # ranked by CSLS (the default); "score" is the plain cosine, as the issue asks
+        csls = [n["csls"] for n in similar[query]]
+        assert csls == sorted(csls, reverse=True)
     emb = np.load(run / "embeddings.npy")
     items = (run / "items.csv").read_text().splitlines()
     assert emb.shape[0] == len(items) - 1 <= 300
+    row = {r["movie_id"]: int(r["row"]) for r in csv.DictReader(items)}  # movie_id -> row
+    unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    for query, qid in (("Movie 5 (1990)", "5"), ("Movie 170 (1990)", "170")):
+        for n in similar[query]:
+            cos = float(unit[row[qid]] @ unit[row[str(n["movie_id"])]])
+            assert n["score"] == pytest.approx(cos, abs=1e-4)
+    assert "cosine 0." in out and "CSLS " in out
     m = json.loads((run / "metrics.json").read_text())
     assert m["task"] == "item2vec" and set(m["test"]) == {"sampled", "full"}
     assert m["similarity"]["ranking"] == "CSLS (hubness K=50)"

@@ -9,6 +9,9 @@ plain item-item cosine, and item2vec as a recommender under both protocols.
 
 Outputs in the run folder: ``similar.json``, ``embeddings.npy`` + ``items.csv``, ``umap.png``,
 ``loss.png``, ``metrics.json``, ``config.json``, ``skipgram/`` and ``model/`` checkpoints.
+``similar.json`` maps each query title to its neighbours, best first, each
+``{title, movie_id, score}`` with ``score`` the cosine of the two embeddings, plus ``csls``
+(the ranking score) when neighbours are ranked by CSLS (``--hubness-k`` > 0, the default).
 """
 
 from __future__ import annotations
@@ -262,9 +265,10 @@ def run(args) -> dict:
     result = train_item2vec(split, args, device, log_to=args)
     emb, has_edge, losses, timing = result.emb, result.has_edge, result.losses, result.timing
     graph, sg = result.graph, result.model
-    for q, i in zip(queries, q_ids, strict=False):
+    for i in q_ids:  # (a default query the data lacks was skipped: name each by its own id)
         if not has_edge[i]:
-            log(args, f"note: {q} has no edge in the movie graph; its neighbours are arbitrary")
+            title = data["movie"].title[i]
+            log(args, f"note: {title} has no edge in the movie graph; its neighbours are arbitrary")
 
     titles, genres = data["movie"].title, data["movie"].genres
     raw = data["movie"].raw_id
@@ -278,18 +282,25 @@ def run(args) -> dict:
     hub_scores = hubness(F.normalize(emb.float(), dim=1), hub, has_edge) if hub else None
     nearest = partial(top_similar, emb, allowed=has_edge, hubness_k=hub, hub=hub_scores)
 
+    # "score" is always the cosine; with CSLS the list is ranked by "csls", written beside it
     similar = {}
     if q_ids:
-        nb, sc = nearest(torch.tensor(q_ids), k)
-        for q, i, row, srow in zip(queries, q_ids, nb.tolist(), sc.tolist(), strict=False):
-            similar[titles[i]] = [
-                {"title": titles[j], "movie_id": int(raw[j]), "score": round(float(s), 4)}
-                for j, s in zip(row, srow, strict=True)
-            ]
-            print(f"\nmovies most similar to {titles[i]} ({ranking}):")
-            for rank, (j, s) in enumerate(zip(row, srow, strict=True), 1):
-                print(f"  {rank:2d}. {s:.3f}  {titles[j]}")
-            del q
+        query_t = torch.tensor(q_ids)
+        nb, sc = nearest(query_t, k)
+        unit = F.normalize(emb.float(), dim=1)
+        cos = (unit[query_t].unsqueeze(1) * unit[nb]).sum(-1)
+        for i, row, crow, srow in zip(q_ids, nb.tolist(), cos.tolist(), sc.tolist(), strict=True):
+            entries = []
+            print(f"\nmovies most similar to {titles[i]} (ranked by {ranking}):")
+            for rank, (j, c, s) in enumerate(zip(row, crow, srow, strict=True), 1):
+                entry = {"title": titles[j], "movie_id": int(raw[j]), "score": round(float(c), 4)}
+                if hub:
+                    entry["csls"] = round(float(s), 4)
+                    print(f"  {rank:2d}. cosine {c:.3f}  CSLS {s:.3f}  {titles[j]}")
+                else:
+                    print(f"  {rank:2d}. cosine {c:.3f}  {titles[j]}")
+                entries.append(entry)
+            similar[titles[i]] = entries
     run_dir.write_json("similar.json", similar)
 
     # quality by numbers
