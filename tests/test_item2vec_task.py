@@ -143,8 +143,16 @@ def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path
     "option, message",
     [
         (["--hubness-k", "-1"], "--hubness-k must be >= 0"),
-        (["--mutual-weight", "0"], "--mutual-weight must be > 0"),
+        (["--mutual-weight", "0"], "--mutual-weight must be a positive finite number"),
         (["--knn", "-3"], "--knn must be >= 0"),
+        (["--topk", "0"], "--topk must be >= 1, got 0"),
+        (["--walk-length", "1"], "--walk-length must be >= 2, got 1"),
+        (["--min-count", "0"], "--min-count must be >= 1"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--p", "-1"], "--p must be a positive finite number, got -1.0"),
+        (["--q", "nan"], "--q must be a positive finite number, got nan"),
+        (["--lr", "0"], "--lr must be a positive finite number"),
     ],
 )
 def test_bad_graph_options_fail_before_training(cli, raw, tmp_path, capsys, option, message):

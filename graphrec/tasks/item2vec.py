@@ -17,6 +17,7 @@ Outputs in the run folder: ``similar.json``, ``embeddings.npy`` + ``items.csv``,
 from __future__ import annotations
 
 import csv
+import math
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -237,14 +238,41 @@ def resolve_queries(data, queries: list[str]) -> list[int]:
     return out
 
 
-def run(args) -> dict:
-    t_all = time.perf_counter()
+def check_args(args) -> None:
+    """Every numeric option in range, before any data is read (ValueError naming the flag)."""
     if args.hubness_k is not None and args.hubness_k < 0:
         raise ValueError(f"--hubness-k must be >= 0 (0: plain cosine), got {args.hubness_k}")
     if args.knn < 0:
         raise ValueError(f"--knn must be >= 0 (0 keeps every neighbour), got {args.knn}")
-    if not args.mutual_weight > 0:
-        raise ValueError(f"--mutual-weight must be > 0 (1 turns it off), got {args.mutual_weight}")
+    at_least = {
+        "--topk": (args.topk, 1),
+        "--min-count": (args.min_count, 1),
+        "--walk-length": (args.walk_length, 2),  # a one-node walk has no context
+        "--walks-per-node": (args.walks_per_node, 1),
+        "--dim": (args.dim, 1),
+        "--window": (args.window, 1),
+        "--epochs": (args.epochs, 1),
+        "--negatives": (args.negatives, 1),
+    }
+    if args.batch_size is not None:
+        at_least["--batch-size"] = (args.batch_size, 1)
+    for flag, (value, low) in at_least.items():
+        if value < low:
+            raise ValueError(f"{flag} must be >= {low}, got {value}")
+    positive = {
+        "--mutual-weight": (args.mutual_weight, " (1 turns it off)"),
+        "--p": (args.p, ""),
+        "--q": (args.q, ""),
+        "--lr": (args.lr, ""),
+    }
+    for flag, (value, hint) in positive.items():
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{flag} must be a positive finite number{hint}, got {value}")
+
+
+def run(args) -> dict:
+    t_all = time.perf_counter()
+    check_args(args)
     data = load_graph(args)
     queries = args.query or DEFAULT_QUERIES.get(args.dataset, [])
     explicit = args.query is not None
