@@ -55,6 +55,15 @@ def test_unknown_task_and_dataset_are_usage_errors(cli, capsys):
     assert "invalid choice: 'ml-5k'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("task", ["pop", "gmf", "lightgcn", "item2vec", "benchmark"])
+def test_topk_below_one_is_a_usage_error(cli, task, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", task, "--topk", "0", "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    assert "--topk must be >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_missing_data_offline_is_a_clear_error(cli, tmp_path, capsys):
     rc = cli(
         [

@@ -145,7 +145,6 @@ def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path
         (["--hubness-k", "-1"], "--hubness-k must be >= 0"),
         (["--mutual-weight", "0"], "--mutual-weight must be a positive finite number"),
         (["--knn", "-3"], "--knn must be >= 0"),
-        (["--topk", "0"], "--topk must be >= 1, got 0"),
         (["--walk-length", "1"], "--walk-length must be >= 2, got 1"),
         (["--min-count", "0"], "--min-count must be >= 1"),
         (["--epochs", "0"], "--epochs must be >= 1"),
