@@ -171,10 +171,14 @@ class Item2VecRun:
     model: object
 
 
-def train_item2vec(split, cfg, device="cpu", log_to=None):
+def train_item2vec(split, cfg, device="cpu", log_to=None, graph=None):
     """Movie graph -> walks -> skip-gram with the settings in ``cfg`` (the task's arguments:
     weighting, graph_min_rating, min_count, knn, mutual_weight, walk_length, walks_per_node, p,
     q, dim, window, epochs, negatives, lr, batch_size, seed, quiet).
+
+    ``graph``: a movie graph of your own (``Data`` with ``edge_index`` [2, E], both directions
+    of each undirected edge, and ``edge_weight`` [E], over the split's movie ids) to walk
+    instead of the projection; the projection options in ``cfg`` are then unused.
 
     Returns an :class:`Item2VecRun`.
     """
@@ -183,22 +187,29 @@ def train_item2vec(split, cfg, device="cpu", log_to=None):
 
     timing: dict = {}
     t0 = time.perf_counter()
-    graph = movie_graph(
-        split,
-        weighting=cfg.weighting,
-        min_rating=cfg.graph_min_rating,
-        min_count=cfg.min_count,
-        knn=cfg.knn or None,
-        mutual_weight=getattr(cfg, "mutual_weight", 1.0) if cfg.knn else 1.0,
-    )
+    how = "given graph"
+    if graph is None:
+        how = cfg.weighting + (f", top-{cfg.knn}, mutual x{cfg.mutual_weight:g}" if cfg.knn else "")
+        graph = movie_graph(
+            split,
+            weighting=cfg.weighting,
+            min_rating=cfg.graph_min_rating,
+            min_count=cfg.min_count,
+            knn=cfg.knn or None,
+            mutual_weight=getattr(cfg, "mutual_weight", 1.0) if cfg.knn else 1.0,
+        )
+    elif graph.edge_index.numel() and int(graph.edge_index.max()) >= split.num_movies:
+        raise ValueError(
+            f"graph has movie ids up to {int(graph.edge_index.max())}, but the split has "
+            f"{split.num_movies} movies: build it over the split's movie ids"
+        )
     timing["graph_seconds"] = time.perf_counter() - t0
     has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
     if log_to is not None:
         log(
             log_to,
             f"movie graph: {int(has_edge.sum())} movies with edges, "
-            f"{graph.edge_index.size(1) // 2} undirected edges ({cfg.weighting}"
-            f"{f', top-{cfg.knn}, mutual x{cfg.mutual_weight:g}' if cfg.knn else ''})",
+            f"{graph.edge_index.size(1) // 2} undirected edges ({how})",
         )
     t0 = time.perf_counter()
     walks = random_walks(
