@@ -37,28 +37,24 @@ def main() -> None:
 
     import torch
     import torch.nn.functional as F
-    from tune_item2vec import BASE
+    from tune_item2vec import BASE, ml100k_setup
 
-    from graphrec.data import load_movielens, temporal_split
     from graphrec.io import package_versions, write_json
     from graphrec.similarity import (
         FRANCHISES,
         franchise_hits,
         genre_coherence,
         hubness,
-        item_cosine_neighbours,
         top_similar,
     )
     from graphrec.tasks.item2vec import train_item2vec
 
-    data = load_movielens("ml-100k", verbose=False)
-    split = temporal_split(data)
-    titles, genres = data["movie"].title, data["movie"].genres
-    pop = split.train_degree()
+    setup = ml100k_setup()
+    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
     ids = torch.nonzero(pop >= 20).view(-1)
     star_wars = [titles.index(t) for t in FRANCHISES[0]]
     godfather = [titles.index(t) for t in FRANCHISES[1]]
-    base_fr = franchise_hits(lambda q: item_cosine_neighbours(split, q, 10), titles, pop)
+    base_fr = setup.base_franchise
     rows = []
     for seed in args.seeds:
         res = train_item2vec(split, SimpleNamespace(**{**BASE, "seed": seed}))

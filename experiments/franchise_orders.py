@@ -51,18 +51,15 @@ def main() -> None:
 
     import torch
     import torch.nn.functional as F
-    from tune_item2vec import BASE
+    from tune_item2vec import BASE, ml100k_setup
 
-    from graphrec.data import load_movielens, temporal_split
     from graphrec.data.projection import movie_graph
     from graphrec.io import package_versions, write_json
     from graphrec.similarity import franchise_hits, genre_coherence, top_similar
     from graphrec.tasks.item2vec import train_item2vec
 
-    data = load_movielens("ml-100k", verbose=False)
-    split = temporal_split(data)
-    titles, genres = data["movie"].title, data["movie"].genres
-    pop = split.train_degree()
+    setup = ml100k_setup()
+    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
     n = split.num_movies
 
     def dense(graph) -> torch.Tensor:

@@ -126,25 +126,21 @@ def main() -> None:
     from types import SimpleNamespace
 
     import torch
-    from tune_item2vec import BASE
+    from tune_item2vec import BASE, ml100k_setup
 
-    from graphrec.data import load_movielens, temporal_split
     from graphrec.evaluate import evaluate
     from graphrec.io import package_versions, write_json
     from graphrec.models.item2vec_recommender import Item2VecRecommender
     from graphrec.similarity import (
         franchise_hits,
         genre_coherence,
-        item_cosine_neighbours,
         top_similar,
     )
     from graphrec.tasks.item2vec import train_item2vec
 
-    data = load_movielens("ml-100k", verbose=False)
-    split = temporal_split(data)
-    titles, genres = data["movie"].title, data["movie"].genres
-    pop = split.train_degree()
-    base = franchise_hits(lambda q: item_cosine_neighbours(split, q, 10), titles, pop)
+    setup = ml100k_setup()
+    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
+    base = setup.base_franchise
     print(f"item-item cosine: franchise {base['hit_rate']:.3f} ({base['films']} films)")
     rows = []
     for name in args.only or VARIANTS:

@@ -47,6 +47,24 @@ BASE = dict(
     quiet=True,
 )
 
+
+def ml100k_setup() -> SimpleNamespace:
+    """What every item2vec experiment here starts from: ML-100K, its temporal split, titles,
+    genres, train ratings per movie (``pop``) and item-item cosine's franchise result
+    (``base_franchise``, top 10)."""
+    from graphrec.data import load_movielens, temporal_split
+    from graphrec.similarity import franchise_hits, item_cosine_neighbours
+
+    data = load_movielens("ml-100k", verbose=False)
+    split = temporal_split(data)
+    titles, genres = data["movie"].title, data["movie"].genres
+    pop = split.train_degree()
+    base = franchise_hits(lambda q: item_cosine_neighbours(split, q, 10), titles, pop)
+    return SimpleNamespace(
+        data=data, split=split, titles=titles, genres=genres, pop=pop, base_franchise=base
+    )
+
+
 GRID = [
     {"weighting": "count", "knn": 0},
     {"weighting": "cosine", "knn": 0},
@@ -89,7 +107,6 @@ def main() -> None:
 
     import torch
 
-    from graphrec.data import load_movielens, temporal_split
     from graphrec.evaluate import evaluate
     from graphrec.io import package_versions, write_json
     from graphrec.models.item2vec_recommender import Item2VecRecommender
@@ -102,12 +119,10 @@ def main() -> None:
     )
     from graphrec.tasks.item2vec import train_item2vec
 
-    data = load_movielens("ml-100k", verbose=False)
-    split = temporal_split(data)
-    titles, genres = data["movie"].title, data["movie"].genres
-    pop = split.train_degree()
+    setup = ml100k_setup()
+    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
     ids = torch.nonzero(pop >= 20).view(-1)
-    base_fr = franchise_hits(lambda q: item_cosine_neighbours(split, q, 10), titles, pop)
+    base_fr = setup.base_franchise
     base_coh = genre_coherence(item_cosine_neighbours(split, ids, 10), ids, genres)
     sw_ids = [titles.index(t) for t in FRANCHISES[0]]
     sw = torch.tensor(sw_ids[:1])

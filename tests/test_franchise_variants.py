@@ -67,6 +67,9 @@ def test_train_item2vec_walks_a_given_graph_and_checks_its_ids(split):
     bad = Data(edge_index=torch.tensor([[0, n], [n, 0]]), edge_weight=torch.ones(2))
     with pytest.raises(ValueError, match="build it over the split's movie ids"):
         train_item2vec(split, SimpleNamespace(), graph=bad)
+    negative = Data(edge_index=torch.tensor([[0, -1], [-1, 0]]), edge_weight=torch.ones(2))
+    with pytest.raises(ValueError, match=r"movie ids in \[-1, 0\]"):
+        train_item2vec(split, SimpleNamespace(), graph=negative)
     # a two-movie graph: only those two movies have edges, and they are each other's context
     pair = Data(edge_index=torch.tensor([[3, 7], [7, 3]]), edge_weight=torch.ones(2))
     cfg = SimpleNamespace(

@@ -187,6 +187,8 @@ def main() -> None:
     v.add_argument("--workers", type=int, default=2)
     v.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.cmd == "walks" and min(args.repeats, args.preprocess_repeats) < 1:
+        parser.error("--repeats and --preprocess-repeats must be >= 1 (the best run is reported)")
     result = run_walks(args) if args.cmd == "walks" else run_word2vec(args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -198,10 +198,13 @@ def train_item2vec(split, cfg, device="cpu", log_to=None, graph=None):
             knn=cfg.knn or None,
             mutual_weight=getattr(cfg, "mutual_weight", 1.0) if cfg.knn else 1.0,
         )
-    elif graph.edge_index.numel() and int(graph.edge_index.max()) >= split.num_movies:
+    elif graph.edge_index.numel() and (
+        int(graph.edge_index.min()) < 0 or int(graph.edge_index.max()) >= split.num_movies
+    ):
+        lo, hi = int(graph.edge_index.min()), int(graph.edge_index.max())
         raise ValueError(
-            f"graph has movie ids up to {int(graph.edge_index.max())}, but the split has "
-            f"{split.num_movies} movies: build it over the split's movie ids"
+            f"graph has movie ids in [{lo}, {hi}], but the split's are 0..{split.num_movies - 1}: "
+            "build it over the split's movie ids"
         )
     timing["graph_seconds"] = time.perf_counter() - t0
     has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
@@ -318,7 +321,8 @@ def run(args) -> dict:
     hub = args.hubness_k
     ranking = f"CSLS (hubness K={hub})" if hub else "cosine"
     # every ranking below is on one embedding: measure CSLS's r(y) once
-    hub_scores = hubness(F.normalize(emb.float(), dim=1), hub, has_edge) if hub else None
+    unit = F.normalize(emb.float(), dim=1)
+    hub_scores = hubness(unit, hub, has_edge) if hub else None
     nearest = partial(top_similar, emb, allowed=has_edge, hubness_k=hub, hub=hub_scores)
 
     # "score" is always the cosine; with CSLS the list is ranked by "csls", written beside it
@@ -326,7 +330,6 @@ def run(args) -> dict:
     if q_ids:
         query_t = torch.tensor(q_ids)
         nb, sc = nearest(query_t, k)
-        unit = F.normalize(emb.float(), dim=1)
         cos = (unit[query_t].unsqueeze(1) * unit[nb]).sum(-1)
         for i, row, crow, srow in zip(q_ids, nb.tolist(), cos.tolist(), sc.tolist(), strict=True):
             entries = []
