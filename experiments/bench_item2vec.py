@@ -189,12 +189,14 @@ def overlap_at_k(a: torch.Tensor, b: torch.Tensor, k: int = 10) -> float:
 
 
 def run_peer(python: str, args: list[str], timeout: int) -> dict:
+    # gensim seeds its vectors from Python's string hash: fix it for repeatable runs.
     out = subprocess.run(
         [python, str(PEER_SCRIPT), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     if out.returncode != 0:
         raise RuntimeError(f"peer run failed ({out.returncode}): {out.stderr.strip()[-2000:]}")

@@ -15,9 +15,15 @@ ML-100K) and genre coherence@10 for each:
   skip-gram with negative sampling factorises; Levy & Goldberg, NeurIPS 2014), for windows
   ``--windows``: what a window-``w`` skip-gram sees, before it is squeezed into 64 dimensions;
 - item2vec itself: the task's defaults with skip-gram windows ``--windows``, neighbours by
-  cosine between input vectors (and by CSLS-50, the task's default ranking, at window 5).
+  cosine between input vectors (and by CSLS-50, the task's default ranking, at window 5);
+- gensim's ``Word2Vec(sg=1)`` on the very walks graphrec's window-5 model trained on, with
+  negative sampling and with hierarchical softmax (the task's dim, window, epochs and
+  subsampling; one worker and a fixed hash seed, so it repeats): whether the reference
+  skip-gram does better on the same corpus. Needs the peer environment of
+  ``experiments/bench_item2vec.py`` (``--peer-python``); without it these rows are skipped
+  with a message.
 
-    python experiments/franchise_orders.py                      # ~2 min on 2 cores
+    python experiments/franchise_orders.py                      # ~3 min on 2 cores
     python experiments/franchise_orders.py --windows 5 --skip-item2vec
 
 Writes ``experiments/results/franchise_orders.json`` (config, seed, versions, rows).
@@ -34,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "experiments"))
 
+from bench_item2vec import DEFAULT_PEER_PYTHON, run_peer  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(
@@ -42,6 +50,12 @@ def main() -> None:
     ap.add_argument("--windows", type=int, nargs="+", default=[1, 2, 5], help="(default 1 2 5)")
     ap.add_argument("--seed", type=int, default=0, help="item2vec seed (default 0)")
     ap.add_argument("--skip-item2vec", action="store_true", help="only the closed-form rows")
+    ap.add_argument("--skip-peers", action="store_true", help="no gensim rows")
+    ap.add_argument(
+        "--peer-python",
+        default=DEFAULT_PEER_PYTHON,
+        help=f"python of the gensim environment (default {DEFAULT_PEER_PYTHON})",
+    )
     ap.add_argument("--out", default=str(ROOT / "experiments/results/franchise_orders.json"))
     args = ap.parse_args()
     if any(w < 1 for w in args.windows):
@@ -122,6 +136,7 @@ def main() -> None:
         pmi = acc / visits.clamp_min(1e-300).view(1, -1)
         report("walk", f"co-occurrence within {w} steps / partner's visit rate", scores(pmi))
 
+    walks5 = None  # the window-5 model's walks, for the gensim rows
     if not args.skip_item2vec:
         for w in args.windows:
             t0 = time.perf_counter()
@@ -138,6 +153,12 @@ def main() -> None:
                     return top_similar(e, q, 10, allowed=a, hubness_k=50)[0]
 
                 report("item2vec", "skip-gram window 5, CSLS-50 (the task's default)", by_csls)
+                walks5 = res.walks
+    if not args.skip_peers:
+        if walks5 is None:
+            print("no gensim rows: they need item2vec with window 5 (--windows ... 5)")
+        else:
+            gensim_rows(args, walks5, n, report)
 
     write_json(
         args.out,
@@ -150,6 +171,48 @@ def main() -> None:
         },
     )
     print(f"wrote {args.out}")
+
+
+def gensim_rows(args, walks, num_nodes: int, report) -> None:
+    """gensim Word2Vec(sg=1) on ``walks``, negative sampling and hierarchical softmax."""
+    import tempfile
+
+    import numpy as np
+    import torch
+    from tune_item2vec import BASE
+
+    from graphrec.similarity import top_similar
+
+    if not Path(args.peer_python).exists():
+        print(
+            f"gensim environment missing ({args.peer_python}); no gensim rows. Make it with: "
+            "python -m venv /work/venv-peers && /work/venv-peers/bin/pip install 'numpy<2' "
+            "pecanpy gensim"
+        )
+        return
+    allowed = torch.bincount(walks[walks >= 0], minlength=num_nodes) > 0
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(f"{tmp}/walks.npy", walks.numpy())
+        for name, extra in (("neg. sampling", []), ("hier. softmax", ["--hs"])):
+            t0 = time.perf_counter()
+            run_peer(
+                args.peer_python,
+                ["word2vec", "--walks", f"{tmp}/walks.npy", "--emb-out", f"{tmp}/emb.npy"]
+                + ["--num-nodes", str(num_nodes), "--dim", str(BASE["dim"])]
+                + ["--window", "5", "--negatives", str(BASE["negatives"])]
+                + ["--epochs", str(BASE["epochs"]), "--workers", "1", "--seed", str(args.seed)]
+                + extra,
+                timeout=1800,
+            )
+            secs = time.perf_counter() - t0
+            emb = torch.nn.functional.normalize(torch.from_numpy(np.load(f"{tmp}/emb.npy")), dim=1)
+            for hub in (0, 50):
+
+                def nearest(q, e=emb, k=hub):
+                    return top_similar(e, q, 10, allowed=allowed, hubness_k=k)[0]
+
+                how = "input cosine" if hub == 0 else "CSLS-50"
+                report("gensim", f"gensim sg=1, {name}, same walks, {how}", nearest, secs)
 
 
 if __name__ == "__main__":

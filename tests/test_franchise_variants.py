@@ -79,3 +79,7 @@ def test_train_item2vec_walks_a_given_graph_and_checks_its_ids(split):
     res = train_item2vec(split, cfg, graph=pair)
     assert res.has_edge.nonzero().view(-1).tolist() == [3, 7]
     assert res.graph is pair
+    # the walks it trained on come back: 2 walks from each of the two movies, alternating
+    assert sorted(res.walks[:, 0].tolist()) == [3, 3, 7, 7]
+    for walk in res.walks.tolist():
+        assert walk == [walk[0], 10 - walk[0]] * 2 + [walk[0]]

@@ -12,8 +12,11 @@ Two subcommands, each printing one JSON object on stdout:
               (numba compilation and id mapping included), warm runs of the walk kernel
               and warm rebuilds of the second-order tables.
     word2vec  gensim Word2Vec(sg=1) on walks from a .npy file ([num_walks, walk_length]
-              int64, -1 = padding); writes the input vectors to --emb-out as .npy
-              ([num_nodes, dim], row = node id; zeros for nodes absent from the walks).
+              int64, -1 = padding), negative sampling or (--hs) hierarchical softmax;
+              writes the input vectors to --emb-out as .npy ([num_nodes, dim], row = node
+              id; zeros for nodes absent from the walks). gensim seeds each vector from
+              Python's string hash: run it with PYTHONHASHSEED set and --workers 1 for
+              the same vectors every time (run_peer in bench_item2vec.py sets it).
 """
 
 from __future__ import annotations
@@ -122,8 +125,8 @@ def run_word2vec(args: argparse.Namespace) -> dict:
         window=args.window,
         min_count=0,
         sg=1,
-        hs=0,
-        negative=args.negatives,
+        hs=int(args.hs),
+        negative=0 if args.hs else args.negatives,
         ns_exponent=0.75,
         sample=args.sample,
         workers=args.workers,
@@ -143,9 +146,10 @@ def run_word2vec(args: argparse.Namespace) -> dict:
     os.replace(tmp, args.emb_out)
     return {
         "peer": "gensim.Word2Vec(sg=1)",
+        "objective": "hierarchical softmax" if args.hs else "negative sampling",
         "dim": args.dim,
         "window": args.window,
-        "negatives": args.negatives,
+        "negatives": 0 if args.hs else args.negatives,
         "epochs": args.epochs,
         "sample": args.sample,
         "workers": args.workers,
@@ -185,6 +189,9 @@ def main() -> None:
     v.add_argument("--epochs", type=int, default=5)
     v.add_argument("--sample", type=float, default=1e-3)
     v.add_argument("--workers", type=int, default=2)
+    v.add_argument(
+        "--hs", action="store_true", help="hierarchical softmax instead of negative sampling"
+    )
     v.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.cmd == "walks" and min(args.repeats, args.preprocess_repeats) < 1:

@@ -161,7 +161,8 @@ def add_arguments(parser) -> None:
 @dataclass
 class Item2VecRun:
     """What :func:`train_item2vec` made: ``emb`` [num_movies, dim], ``has_edge``
-    [num_movies] bool, per-epoch ``losses``, ``timing``, the movie ``graph`` and the ``model``."""
+    [num_movies] bool, per-epoch ``losses``, ``timing``, the movie ``graph``, the ``model``
+    and the ``walks`` it was trained on ([num_walks, walk_length], -1 = padding)."""
 
     emb: torch.Tensor
     has_edge: torch.Tensor
@@ -169,6 +170,7 @@ class Item2VecRun:
     timing: dict
     graph: object
     model: object
+    walks: torch.Tensor
 
 
 def train_item2vec(split, cfg, device="cpu", log_to=None, graph=None):
@@ -241,7 +243,9 @@ def train_item2vec(split, cfg, device="cpu", log_to=None, graph=None):
         progress=not getattr(cfg, "quiet", True),
     )
     timing["train_seconds"] = time.perf_counter() - t0
-    return Item2VecRun(sg.embeddings().detach().cpu(), has_edge, losses, timing, graph, sg)
+    return Item2VecRun(
+        sg.embeddings().detach().cpu(), has_edge, losses, timing, graph, sg, walks.cpu()
+    )
 
 
 def resolve_queries(data, queries: list[str]) -> list[int]:
