@@ -60,8 +60,59 @@ def test_topk_below_one_is_a_usage_error(cli, task, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli(["--task", task, "--topk", "0", "--out", str(tmp_path / "run")])
     assert exc.value.code == 2
-    assert "--topk must be >= 1, got 0" in capsys.readouterr().err
+    assert "argument --topk: must be an integer >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "task, option, message",
+    [
+        # each of these used to run on: a ZeroDivisionError after training an epoch, a model
+        # trained without negatives, --threads 0 silently ignored, an invalid dropout rate
+        ("gmf", ["--eval-every", "0"], "--eval-every: must be an integer >= 1, got 0"),
+        ("mlp", ["--negatives", "0"], "--negatives: must be an integer >= 1, got 0"),
+        ("neumf", ["--threads", "0"], "--threads: must be an integer >= 1, got 0"),
+        ("mlp", ["--dropout", "2"], "--dropout: must be a number >= 0 and < 1, got 2.0"),
+        ("attention", ["--dropout", "-0.1"], "--dropout: must be a number >= 0 and < 1"),
+        ("features", ["--layers", "64", "0"], "--layers: must be an integer >= 1, got 0"),
+        ("gmf", ["--lr", "-1"], "--lr: must be a number > 0, got -1.0"),
+        ("gmf", ["--weight-decay", "inf"], "--weight-decay: must be a number >= 0, got inf"),
+        ("neumf", ["--alpha", "1.5"], "--alpha: must be a number >= 0 and <= 1, got 1.5"),
+        ("lightgcn", ["--layers", "-1"], "--layers: must be an integer >= 0"),
+        ("bpr", ["--reg", "-1"], "--reg: must be a number >= 0, got -1.0"),
+        ("explain", ["--shap-samples", "0"], "--shap-samples: must be an integer >= 1, got 0"),
+        ("benchmark", ["--seeds", "0"], "--seeds: must be an integer >= 1, got 0"),
+        ("stats", ["--seed", "-1"], "--seed: must be an integer >= 0, got -1"),
+        ("stats", ["--min-rating", "nan"], "--min-rating: must be a number, got nan"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors(cli, task, option, message, tmp_path, capsys):
+    data = tmp_path / "d"
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", task, *option, "--data-dir", str(data), "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage:" in err
+    assert not data.exists() and not (tmp_path / "run").exists()  # nothing read or written
+
+
+def test_bounded_reads_and_checks_numbers():
+    import argparse
+
+    from graphrec.tasks.common import at_least, bounded, fraction, positive
+
+    assert at_least(2)("7") == 7 and positive()("0.5") == 0.5 and fraction()("0") == 0.0
+    assert bounded(float, 0, 1)("1") == 1.0  # closed ends are allowed
+    for parse, text in [
+        (at_least(2), "1"),
+        (at_least(0), "1.5"),
+        (positive(), "0"),
+        (positive(), "-inf"),
+        (fraction(), "1"),
+        (bounded(float, 0, 1, low_open=True), "0"),
+    ]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(text)
 
 
 def test_missing_data_offline_is_a_clear_error(cli, tmp_path, capsys):

@@ -142,22 +142,25 @@ def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path
 @pytest.mark.parametrize(
     "option, message",
     [
-        (["--hubness-k", "-1"], "--hubness-k must be >= 0"),
-        (["--mutual-weight", "0"], "--mutual-weight must be a positive finite number"),
-        (["--knn", "-3"], "--knn must be >= 0"),
-        (["--walk-length", "1"], "--walk-length must be >= 2, got 1"),
-        (["--min-count", "0"], "--min-count must be >= 1"),
-        (["--epochs", "0"], "--epochs must be >= 1"),
-        (["--batch-size", "0"], "--batch-size must be >= 1"),
-        (["--p", "-1"], "--p must be a positive finite number, got -1.0"),
-        (["--q", "nan"], "--q must be a positive finite number, got nan"),
-        (["--lr", "0"], "--lr must be a positive finite number"),
+        (["--hubness-k", "-1"], "--hubness-k: must be an integer >= 0 (0: plain cosine), got -1"),
+        (["--mutual-weight", "0"], "--mutual-weight: must be a number > 0 (1 turns it off)"),
+        (["--knn", "-3"], "--knn: must be an integer >= 0 (0 keeps every neighbour), got -3"),
+        (["--walk-length", "1"], "--walk-length: must be an integer >= 2"),
+        (["--min-count", "0"], "--min-count: must be an integer >= 1, got 0"),
+        (["--epochs", "0"], "--epochs: must be an integer >= 1, got 0"),
+        (["--batch-size", "0"], "--batch-size: must be an integer >= 1, got 0"),
+        (["--p", "-1"], "--p: must be a number > 0, got -1.0"),
+        (["--q", "nan"], "--q: must be a number > 0, got nan"),
+        (["--lr", "0"], "--lr: must be a number > 0, got 0.0"),
+        (["--dim", "x"], "--dim: must be an integer >= 1, got 'x'"),
     ],
 )
 def test_bad_graph_options_fail_before_training(cli, raw, tmp_path, capsys, option, message):
-    assert cli(_args(raw, tmp_path, *option)) == 2
+    with pytest.raises(SystemExit) as exc:  # a usage error: nothing is read or written
+        cli(_args(raw, tmp_path, *option))
+    assert exc.value.code == 2
     assert message in capsys.readouterr().err
-    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "d").exists() and not (tmp_path / "run").exists()
 
 
 def test_a_failure_after_training_leaves_no_run_folder(cli, raw, tmp_path, capsys):

@@ -15,7 +15,7 @@ import torch
 
 from graphrec.data.sampling import sampled_candidates
 from graphrec.models.attention_ncf import AttentionNCF
-from graphrec.tasks.common import load_graph, log, make_split, open_run
+from graphrec.tasks.common import at_least, fraction, load_graph, log, make_split, open_run
 from graphrec.tasks.training import add_training_arguments, train_and_report, training_subset
 
 __all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "mean_attention", "run"]
@@ -42,21 +42,21 @@ def add_arguments(parser) -> None:
     add_training_arguments(parser, **training_subset(d))
     parser.add_argument(
         "--chunks",
-        type=int,
+        type=at_least(1),
         default=d["chunks"],
         help="chunks per embedding = tokens per side; 1: attend over the whole "
         f"user and movie embeddings (default {d['chunks']})",
     )
     parser.add_argument(
         "--hidden",
-        type=int,
+        type=at_least(1),
         nargs="+",
         default=d["hidden"],
         help=f"MLP sizes (default {' '.join(map(str, d['hidden']))})",
     )
     parser.add_argument(
         "--dropout",
-        type=float,
+        type=fraction(),
         default=d["dropout"],
         help=f"dropout after each MLP layer (default {d['dropout']})",
     )

@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from graphrec.tasks.common import load_graph, log, make_split, open_run
+from graphrec.tasks.common import at_least, load_graph, log, make_split, open_run
 
 __all__ = [
     "BUILDERS",
@@ -431,18 +431,23 @@ def add_arguments(parser) -> None:
         help=f"models to run (default: all of {', '.join(BUILDERS)})",
     )
     parser.add_argument(
-        "--seeds", type=int, default=5, help="number of seeds: --seed, --seed+1, ... (default 5)"
+        "--seeds",
+        type=at_least(1),
+        default=5,
+        help="number of seeds: --seed, --seed+1, ... (default 5)",
     )
     parser.add_argument(
         "--max-epochs",
-        type=int,
+        type=at_least(1),
         default=None,
         help="cap every model's epoch budget (default: each model's own)",
     )
-    parser.add_argument("--topk", type=int, default=10, help="K of HR@K and NDCG@K (default 10)")
+    parser.add_argument(
+        "--topk", type=at_least(1), default=10, help="K of HR@K and NDCG@K (default 10)"
+    )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=at_least(1),
         default=None,
         help="torch intra-op threads (default: torch's choice; 1 is much "
         "faster for these small models on a busy machine)",
@@ -450,8 +455,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> dict:
-    if args.seeds < 1:
-        raise SystemExit("--seeds must be >= 1")
     if args.models:
         unknown = [m for m in args.models if m not in BUILDERS]
         if unknown:

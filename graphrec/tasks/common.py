@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from collections.abc import Callable
 
 from graphrec.data.graph import load_movielens
 from graphrec.data.movielens import DATASETS
@@ -11,6 +13,11 @@ from graphrec.data.split import InteractionSplit, temporal_split
 from graphrec.runs import RunDir
 
 __all__ = [
+    "bounded",
+    "at_least",
+    "positive",
+    "non_negative",
+    "fraction",
     "add_common_arguments",
     "task_defaults",
     "load_graph",
@@ -18,6 +25,69 @@ __all__ = [
     "open_run",
     "log",
 ]
+
+
+def bounded(
+    kind: type = float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> Callable[[str], int | float]:
+    """An argparse ``type`` that reads an ``int`` or a finite ``float`` and checks its range.
+
+    A value outside ``[low, high]`` (``(low, ...`` with ``low_open``, ``..., high)`` with
+    ``high_open``; ``None``: unbounded) is a usage error at parse time, before any data is
+    read, e.g. ``argument --epochs: must be an integer >= 1, got 0``. ``hint`` is added to
+    the message (what the edge values mean, e.g. ``"0 keeps every neighbour"``).
+    """
+    noun = "an integer" if kind is int else "a number"
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    need = f"must be {noun}" + (" " + " and ".join(parts) if parts else "")
+    if hint:
+        need += f" ({hint})"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{need}, got {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{need}, got {value}")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            raise argparse.ArgumentTypeError(f"{need}, got {value}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its other messages
+    return parse
+
+
+def at_least(low: int, hint: str = "") -> Callable[[str], int | float]:
+    """argparse ``type``: an integer ``>= low``."""
+    return bounded(int, low, hint=hint)
+
+
+def positive(hint: str = "") -> Callable[[str], int | float]:
+    """argparse ``type``: a finite number ``> 0``."""
+    return bounded(float, 0, low_open=True, hint=hint)
+
+
+def non_negative(hint: str = "") -> Callable[[str], int | float]:
+    """argparse ``type``: a finite number ``>= 0``."""
+    return bounded(float, 0, hint=hint)
+
+
+def fraction(hint: str = "") -> Callable[[str], int | float]:
+    """argparse ``type``: a number in ``[0, 1)`` (a dropout rate)."""
+    return bounded(float, 0, 1, high_open=True, hint=hint)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str = "ml-100k"):
@@ -58,12 +128,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
     )
     g.add_argument(
         "--min-rating",
-        type=float,
+        type=bounded(float),
         default=None,
         help="only ratings >= this are positives (default: every rating)",
     )
     g.add_argument("--out", default=None, help="run folder (default: runs/<task>/<timestamp>/)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    g.add_argument("--seed", type=at_least(0), default=0, help="random seed (default: 0)")
     g.add_argument("--device", default="auto", help="auto (default), cpu or cuda[:N]")
     g.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
     return parser

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from graphrec.tasks.common import load_graph, log, make_split, open_run
+from graphrec.tasks.common import at_least, fraction, load_graph, log, make_split, open_run
 
 __all__ = ["add_arguments", "run", "run_features", "run_explain", "method_argument"]
 
@@ -62,10 +62,17 @@ def add_arguments(parser) -> None:
         "users); --factors is the id embedding size otherwise",
     )
     parser.add_argument(
-        "--layers", type=int, nargs="+", default=[64, 32], help="hidden sizes (default 64 32)"
+        "--layers",
+        type=at_least(1),
+        nargs="+",
+        default=[64, 32],
+        help="hidden sizes (default 64 32)",
     )
     parser.add_argument(
-        "--dropout", type=float, default=0.1, help="dropout after each hidden layer (default 0.1)"
+        "--dropout",
+        type=fraction(),
+        default=0.1,
+        help="dropout after each hidden layer (default 0.1)",
     )
     if not explain:
         return
@@ -95,24 +102,27 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--global-edges",
-        type=int,
+        type=at_least(0, "0 skips the global view"),
         default=100,
         help="test edges in the global view (mean |attribution|; 0 to skip; default 100)",
     )
     parser.add_argument(
         "--background",
-        type=int,
+        type=at_least(1),
         default=64,
         help="training edges in the SHAP / GradientShap background (default 64)",
     )
     parser.add_argument(
         "--shap-samples",
-        type=int,
+        type=at_least(1),
         default=1024,
         help="Kernel SHAP coalitions per edge (default 1024)",
     )
     parser.add_argument(
-        "--lime-samples", type=int, default=2000, help="LIME perturbations per edge (default 2000)"
+        "--lime-samples",
+        type=at_least(1),
+        default=2000,
+        help="LIME perturbations per edge (default 2000)",
     )
 
 

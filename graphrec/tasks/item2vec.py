@@ -17,7 +17,6 @@ Outputs in the run folder: ``similar.json``, ``embeddings.npy`` + ``items.csv``,
 from __future__ import annotations
 
 import csv
-import math
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +36,7 @@ from graphrec.similarity import (
     item_cosine_neighbours,
     top_similar,
 )
-from graphrec.tasks.common import load_graph, log, make_split, open_run
+from graphrec.tasks.common import at_least, bounded, load_graph, log, make_split, open_run, positive
 
 DEFAULT_QUERIES = {
     "ml-100k": [
@@ -85,13 +84,13 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--topk",
-        type=int,
+        type=at_least(1),
         default=10,
         help="neighbours per query, and the K of the quality metrics (default 10)",
     )
     parser.add_argument(
         "--hubness-k",
-        type=int,
+        type=at_least(0, "0: plain cosine"),
         default=None,
         metavar="K",
         help="rank neighbours by CSLS, 2 cos(x, y) - r(y) with r(y) the mean cosine of y to its "
@@ -110,48 +109,61 @@ def add_arguments(parser) -> None:
     )
     g.add_argument(
         "--graph-min-rating",
-        type=float,
+        type=bounded(float),
         default=None,
         help="only ratings >= this make co-rating edges (default: all)",
     )
     g.add_argument(
         "--min-count",
-        type=int,
+        type=at_least(1),
         default=1,
         help="drop movie pairs co-rated by fewer users (default 1)",
     )
     g.add_argument(
         "--knn",
-        type=int,
+        type=at_least(0, "0 keeps every neighbour"),
         default=10,
         help="keep each movie's strongest K neighbours (default 10, chosen on valid NDCG and "
         "genre coherence by experiments/tune_item2vec.py; 0 keeps all)",
     )
     g.add_argument(
         "--mutual-weight",
-        type=float,
+        type=positive("1 turns it off"),
         default=10.0,
         help="with --knn, multiply the weight of edges both movies chose (mutual neighbours) "
         "by this (default 10, chosen on valid NDCG by experiments/tune_item2vec.py; 1 turns "
         "it off): popular films are in many top-K lists and would otherwise pull the walks",
     )
-    g.add_argument("--walk-length", type=int, default=40, help="nodes per walk (default 40)")
-    g.add_argument("--walks-per-node", type=int, default=10, help="walks per movie (default 10)")
-    g.add_argument("--p", type=float, default=1.0, help="node2vec return parameter (default 1)")
-    g.add_argument("--q", type=float, default=1.0, help="node2vec in-out parameter (default 1)")
-    g.add_argument("--dim", type=int, default=64, help="embedding size (default 64)")
-    g.add_argument("--window", type=int, default=5, help="skip-gram window (default 5)")
-    g.add_argument("--epochs", type=int, default=15, help="skip-gram epochs (default 15)")
-    g.add_argument("--negatives", type=int, default=5, help="negatives per pair (default 5)")
+    g.add_argument(
+        "--walk-length",
+        type=at_least(2, "a one-node walk has no context"),
+        default=40,
+        help="nodes per walk (default 40)",
+    )
+    g.add_argument(
+        "--walks-per-node", type=at_least(1), default=10, help="walks per movie (default 10)"
+    )
+    g.add_argument(
+        "--p", type=positive(), default=1.0, help="node2vec return parameter (default 1)"
+    )
+    g.add_argument(
+        "--q", type=positive(), default=1.0, help="node2vec in-out parameter (default 1)"
+    )
+    g.add_argument("--dim", type=at_least(1), default=64, help="embedding size (default 64)")
+    g.add_argument("--window", type=at_least(1), default=5, help="skip-gram window (default 5)")
+    g.add_argument("--epochs", type=at_least(1), default=15, help="skip-gram epochs (default 15)")
+    g.add_argument(
+        "--negatives", type=at_least(1), default=5, help="negatives per pair (default 5)"
+    )
     g.add_argument(
         "--lr",
-        type=float,
+        type=positive(),
         default=0.025,
         help="skip-gram SGD learning rate per pair, decayed linearly (default 0.025)",
     )
     g.add_argument(
         "--batch-size",
-        type=int,
+        type=at_least(1),
         default=None,
         help="walks per step (default: about two tokens per distinct movie)",
     )
@@ -256,41 +268,8 @@ def resolve_queries(data, queries: list[str]) -> list[int]:
     return out
 
 
-def check_args(args) -> None:
-    """Every numeric option in range, before any data is read (ValueError naming the flag)."""
-    if args.hubness_k is not None and args.hubness_k < 0:
-        raise ValueError(f"--hubness-k must be >= 0 (0: plain cosine), got {args.hubness_k}")
-    if args.knn < 0:
-        raise ValueError(f"--knn must be >= 0 (0 keeps every neighbour), got {args.knn}")
-    at_least = {
-        "--topk": (args.topk, 1),
-        "--min-count": (args.min_count, 1),
-        "--walk-length": (args.walk_length, 2),  # a one-node walk has no context
-        "--walks-per-node": (args.walks_per_node, 1),
-        "--dim": (args.dim, 1),
-        "--window": (args.window, 1),
-        "--epochs": (args.epochs, 1),
-        "--negatives": (args.negatives, 1),
-    }
-    if args.batch_size is not None:
-        at_least["--batch-size"] = (args.batch_size, 1)
-    for flag, (value, low) in at_least.items():
-        if value < low:
-            raise ValueError(f"{flag} must be >= {low}, got {value}")
-    positive = {
-        "--mutual-weight": (args.mutual_weight, " (1 turns it off)"),
-        "--p": (args.p, ""),
-        "--q": (args.q, ""),
-        "--lr": (args.lr, ""),
-    }
-    for flag, (value, hint) in positive.items():
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{flag} must be a positive finite number{hint}, got {value}")
-
-
 def run(args) -> dict:
     t_all = time.perf_counter()
-    check_args(args)
     data = load_graph(args)
     queries = args.query or DEFAULT_QUERIES.get(args.dataset, [])
     explicit = args.query is not None

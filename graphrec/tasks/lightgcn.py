@@ -14,7 +14,7 @@ import torch
 
 from graphrec.models.bpr import BPRMF
 from graphrec.models.lightgcn import LightGCN
-from graphrec.tasks.common import load_graph, make_split, open_run
+from graphrec.tasks.common import at_least, load_graph, make_split, non_negative, open_run
 from graphrec.tasks.training import add_training_arguments, train_and_report, training_subset
 
 __all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "run"]
@@ -55,13 +55,13 @@ def add_arguments(parser, name: str = "lightgcn") -> None:
     if "layers" in d:
         parser.add_argument(
             "--layers",
-            type=int,
+            type=at_least(0, "0: matrix factorisation"),
             default=d["layers"],
             help=f"propagation layers (default {d['layers']})",
         )
     parser.add_argument(
         "--reg",
-        type=float,
+        type=non_negative(),
         default=d["reg"],
         help=f"L2 weight on the batch's (layer-0) embeddings (default {d['reg']:g})",
     )

@@ -23,7 +23,16 @@ import torch
 
 from graphrec.models.ncf import GMF, MLP, NeuMF
 from graphrec.runs import RunDir
-from graphrec.tasks.common import load_graph, log, make_split, open_run
+from graphrec.tasks.common import (
+    at_least,
+    bounded,
+    fraction,
+    load_graph,
+    log,
+    make_split,
+    open_run,
+    positive,
+)
 from graphrec.tasks.training import add_training_arguments, fit_from_args, train_and_report
 
 __all__ = ["add_arguments", "run", "build_model", "train_neumf_pretrained", "run_sweep"]
@@ -36,19 +45,22 @@ def add_arguments(parser) -> None:
     add_training_arguments(parser, factors=32, patience=None, epochs=30, weight_decay=1e-5)
     parser.add_argument(
         "--layers",
-        type=int,
+        type=at_least(1),
         nargs="+",
         default=None,
         help="MLP hidden sizes (default: 4f 2f f for --factors f)",
     )
     parser.add_argument(
         "--mlp-embedding-dim",
-        type=int,
+        type=at_least(1),
         default=None,
         help="size of each MLP embedding (default: 2f)",
     )
     parser.add_argument(
-        "--dropout", type=float, default=0.0, help="dropout after each MLP hidden layer (default 0)"
+        "--dropout",
+        type=fraction(),
+        default=0.0,
+        help="dropout after each MLP hidden layer (default 0)",
     )
     parser.add_argument(
         "--pretrain",
@@ -57,19 +69,19 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--alpha",
-        type=float,
+        type=bounded(float, 0, 1),
         default=0.5,
         help="neumf --pretrain: weight of GMF's output layer (default 0.5)",
     )
     parser.add_argument(
         "--pretrain-epochs",
-        type=int,
+        type=at_least(1),
         default=None,
         help="neumf --pretrain: maximum epochs of GMF and of MLP (default: --epochs)",
     )
     parser.add_argument(
         "--finetune-lr",
-        type=float,
+        type=positive(),
         default=None,
         help="neumf --pretrain: learning rate of the NeuMF stage (default: --lr / 5)",
     )
@@ -81,7 +93,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--sweep-factors",
-        type=int,
+        type=at_least(1),
         nargs="+",
         default=[8, 16, 32, 64],
         help="sweep: predictive factors to train (default 8 16 32 64)",

@@ -6,11 +6,13 @@ import time
 
 from graphrec.models.pop import ItemPop
 from graphrec.runs import evaluate_all
-from graphrec.tasks.common import load_graph, log, make_split, open_run
+from graphrec.tasks.common import at_least, load_graph, log, make_split, open_run
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--topk", type=int, default=10, help="K of HR@K and NDCG@K (default 10)")
+    parser.add_argument(
+        "--topk", type=at_least(1), default=10, help="K of HR@K and NDCG@K (default 10)"
+    )
 
 
 def run(args) -> dict:

@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 from graphrec.runs import RunDir, evaluate_all
-from graphrec.tasks.common import log
+from graphrec.tasks.common import at_least, log, non_negative, positive
 from graphrec.train import History, fit
 
 __all__ = [
@@ -67,63 +67,69 @@ def add_training_arguments(parser, **defaults: Any):
         raise TypeError(f"unknown training default(s) {sorted(unknown)}")
     d = {**TRAINING_DEFAULTS, **defaults}
     parser.add_argument(
-        "--epochs", type=int, default=d["epochs"], help=f"maximum epochs (default {d['epochs']})"
+        "--epochs",
+        type=at_least(1),
+        default=d["epochs"],
+        help=f"maximum epochs (default {d['epochs']})",
     )
     parser.add_argument(
         "--factors",
-        type=int,
+        type=at_least(1),
         default=d["factors"],
         help=f"predictive factors / embedding size (default {d['factors']})",
     )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=at_least(1),
         default=d["batch_size"],
         help=f"examples per optimiser step (default {d['batch_size']})",
     )
     parser.add_argument(
-        "--lr", type=float, default=d["lr"], help=f"Adam learning rate (default {d['lr']:g})"
+        "--lr", type=positive(), default=d["lr"], help=f"Adam learning rate (default {d['lr']:g})"
     )
     parser.add_argument(
         "--negatives",
-        type=int,
+        type=at_least(1),
         default=d["negatives"],
         help=f"training negatives per positive (default {d['negatives']})",
     )
     parser.add_argument(
         "--patience",
-        type=int,
+        type=at_least(0, "0 never stops"),
         default=d["patience"],
         help="epochs without a better valid NDCG@K before stopping; 0 never "
         f"stops (default {d['patience']})",
     )
     parser.add_argument(
         "--weight-decay",
-        type=float,
+        type=non_negative(),
         default=d["weight_decay"],
         help=f"Adam L2 penalty (default {d['weight_decay']:g})",
     )
     parser.add_argument(
         "--lr-decay",
-        type=float,
+        type=positive(),
         default=d["lr_decay"],
         help=f"multiply the learning rate by this after each epoch (default {d['lr_decay']:g})",
     )
     parser.add_argument(
         "--eval-every",
-        type=int,
+        type=at_least(1),
         default=d["eval_every"],
         help=f"validate every N epochs (default {d['eval_every']})",
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=at_least(1),
         default=None,
         help="torch intra-op threads (default: torch's choice; 1 avoids OpenMP stalls when "
         "the machine is busy with other jobs)",
     )
     parser.add_argument(
-        "--topk", type=int, default=d["topk"], help=f"K of HR@K and NDCG@K (default {d['topk']})"
+        "--topk",
+        type=at_least(1),
+        default=d["topk"],
+        help=f"K of HR@K and NDCG@K (default {d['topk']})",
     )
     return parser
 
