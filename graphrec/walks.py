@@ -22,18 +22,33 @@ buckets per edge maps a draw to its edge with one gather and one comparison; the
 in buckets holding several edge boundaries (0.5% on a 981-node SBM) fall back to
 ``searchsorted``.
 
-Second-order draws use exact rejection sampling (KnightKing, Yang et al., SOSP 2019) with the
-return edge treated as an outlier. With ``c = max(1, 1/q)`` and ``W = sum_y w(v, y)``, a
-trial returns to ``t`` with probability ``(w(v, t) / p) / (w(v, t) / p + c (W - w(v, t)))``;
-otherwise it proposes ``x`` from the first-order rule with the edge back to ``t`` left out
-(one shift of the draw on the cumulative scale) and accepts it with probability
-``alpha_pq(t, x) / c``. Trials are repeated until one succeeds; every node ``x`` comes out
-with probability proportional to ``alpha_pq(t, x) w(v, x)``, exactly (up to the 2^-24
-resolution of the float32 acceptance coins). Keeping the return move out of the envelope
-makes any ``p`` cheap (a leaf returns at once even for ``p = 1e6``) and takes about 1.8
-trials per step at ``p = 0.5, q = 2`` on a 981-node SBM; the acceptance rate can still fall
-towards ``min(q, 1/q)`` where ``q`` is far from 1 (e.g. ``q = 0.01`` in a clique), which
-slows those steps but never changes the law.
+Second-order draws use exact rejection sampling (KnightKing, Yang et al., SOSP 2019). The
+cumulative ("outlier") path treats the return edge as an outlier: with ``c = max(1, 1/q)``
+and ``W = sum_y w(v, y)``, a trial returns to ``t`` with probability
+``(w(v, t) / p) / (w(v, t) / p + c (W - w(v, t)))``; otherwise it proposes ``x`` from the
+first-order rule with the edge back to ``t`` left out (one shift of the draw on the
+cumulative scale) and accepts it with probability ``alpha_pq(t, x) / c``. Trials are
+repeated until one succeeds; every node ``x`` comes out with probability proportional to
+``alpha_pq(t, x) w(v, x)``, exactly (up to the 2^-24 resolution of the float32 acceptance
+coins). Keeping the return move out of the envelope makes any ``p`` cheap (a leaf returns
+at once even for ``p = 1e6``) and takes about 1.8 trials per step at ``p = 0.5, q = 2`` on
+a 981-node SBM; the acceptance rate can still fall towards ``min(q, 1/q)`` where ``q`` is
+far from 1 (e.g. ``q = 0.01`` in a clique), which slows those steps but never changes the
+law.
+
+By default (``sampler="auto"``) second-order proposals come instead from per-row alias
+tables (Walker 1977; built for all rows at once by prefix sums, :func:`alias_tables`): a
+trial gathers from 4 per-edge tables instead of the cumulative path's 9 (one of them the
+guide table, 4 entries per edge), and one float64 uniform gives the bucket, the alias coin
+and the acceptance coin. Where ``1/p <= c`` the way back is proposed like any other move
+and accepted with ``(1/p) / c``; where ``1/p > c`` (a likely return) it is drawn apart with
+its exact chance ``(w(v, t) / p) / (w(v, t) / p + c W)`` and a proposal that lands on ``t``
+fails. Only where ``p`` is large (``1/p < min(1, 1/q) / 4``; a walker at a leaf would need
+about ``p`` trials to go back) does the cumulative outlier path above take over. On the
+ML-100K movie graph (974 nodes, 149k edges, 9740 walks of 40 nodes, one thread) the alias
+path took 77 / 53 / 57 ms against the outlier path's 105 / 106 / 117 ms at
+``(p, q) = (0.5, 2) / (2, 0.5) / (1, 0.5)`` (best of 5, alternating;
+``experiments/bench_item2vec.py --movie-graph``).
 
 Walkers take their second-order steps asynchronously: each iteration gives every walker one
 trial (several where most trials fail, and for the last few walkers) and moves on those that
@@ -45,8 +60,9 @@ steps, where retrying inside each step took 150 rounds; 1.5x the steps per secon
 
 The test ``(t, x) in E`` is one gather from an ``N x N`` byte table (up to 4096 nodes) or bit
 table (up to 16384), else a ``searchsorted`` into the sorted CSR keys ``row * N + col``.
-Memory stays O(E) (plus that table), where node2vec's precomputed second-order alias
-tables (pecanpy's ``PreComp``) cost ``sum_v deg(v)^2`` entries.
+Memory stays O(E) (plus that table; the first-order alias tables are one row per node),
+where node2vec's precomputed second-order alias tables (pecanpy's ``PreComp``) cost
+``sum_v deg(v)^2`` entries.
 
 The graph is taken as given: edges are directed ``src -> dst`` as listed, so an undirected
 graph must list both directions (``torch_geometric.utils.to_undirected`` does this). Edges of
@@ -63,7 +79,7 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor
 
-__all__ = ["WeightedWalker", "random_walks", "torch_threads"]
+__all__ = ["WeightedWalker", "alias_tables", "random_walks", "torch_threads"]
 
 #: Value written into a walk after the walker reached a node without out-edges.
 PAD = -1
@@ -71,6 +87,11 @@ PAD = -1
 GUIDE = 4
 #: Trials per iteration below which second-order walkers get several trials each.
 TAIL_TRIALS = 2048
+#: How much harder than the hardest other move the way back may be to accept for the
+#: alias-table path to be used by ``sampler="auto"`` (``1/p >= min(1, 1/q) / RETURN_SLACK``).
+RETURN_SLACK = 4.0
+#: Second-order samplers of :class:`WeightedWalker`.
+SAMPLERS = ("auto", "alias", "outlier")
 
 
 @contextmanager
@@ -112,11 +133,18 @@ class WeightedWalker:
             (BFS-like), ``q < 1`` pushes it outward (DFS-like). (default: ``1.0``)
         num_threads (int, optional): torch threads while building and walking (see
             :func:`torch_threads`); ``None`` keeps the current setting. (default: ``1``)
+        sampler (str): how second-order steps propose moves: ``"alias"`` (per-row alias
+            tables), ``"outlier"`` (cumulative weights with the way back left out and drawn
+            apart), or ``"auto"``: alias unless ``1/p < min(1, 1/q) / 4`` (large ``p``,
+            where a walker at a leaf would need about ``p`` alias trials to go back). Both
+            follow the same exact law; they differ in speed (see the module docstring).
+            Unused when ``p = q = 1``. :attr:`second_order` tells which one is in use.
+            (default: ``"auto"``)
 
     Raises:
         ValueError: on a malformed ``edge_index``, a weight that is negative or not finite,
             a node id outside ``[0, num_nodes)``, a graph without any edge of positive weight,
-            or ``p``/``q`` that are not positive finite numbers.
+            ``p``/``q`` that are not positive finite numbers, or an unknown ``sampler``.
 
     Example:
         >>> walker = WeightedWalker(edge_index, edge_weight, p=0.5, q=2.0)
@@ -131,12 +159,15 @@ class WeightedWalker:
         p: float = 1.0,
         q: float = 1.0,
         num_threads: int | None = 1,
+        sampler: str = "auto",
     ) -> None:
         if num_threads is not None and num_threads < 1:
             raise ValueError(f"num_threads must be >= 1 or None, got {num_threads}")
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
         self.num_threads = num_threads
         with torch_threads(num_threads):
-            self._build(edge_index, edge_weight, num_nodes, p, q)
+            self._build(edge_index, edge_weight, num_nodes, p, q, sampler)
 
     def _build(
         self,
@@ -145,6 +176,7 @@ class WeightedWalker:
         num_nodes: int | None,
         p: float,
         q: float,
+        sampler: str = "auto",
     ) -> None:
         """Check the input; build the CSR, guide table, reverse edges and membership."""
         for name, value in (("p", p), ("q", q)):
@@ -283,11 +315,49 @@ class WeightedWalker:
         self._ret_prob = back / (back + max(1.0, 1.0 / self.q) * rest.clamp_min(0.0))
 
         self._biased = not (self.p == 1.0 and self.q == 1.0)
+        # Second-order proposals from per-row alias tables (see _alias_trials) where the
+        # return move fits under the envelope c = max(1, 1/q) (1/p <= c) and is not much
+        # harder to accept than the other moves (1/p >= min(1, 1/q) / RETURN_SLACK, so that a
+        # walker at a leaf needs at most RETURN_SLACK times the trials of the outlier path);
+        # elsewhere, e.g. p = 0.5 or p = 1e6 at q = 1, the outlier path above.
+        back = 1.0 / self.p
+        c = max(1.0, 1.0 / self.q)
+        # alias unless the way back is far harder to accept than any other move (large p:
+        # a walker at a leaf would need about p trials to go back; the outlier path draws
+        # it apart with its exact probability)
+        fits = back >= min(1.0, 1.0 / self.q) / RETURN_SLACK
+        self._use_alias = self._biased and (sampler == "alias" or (sampler == "auto" and fits))
+        #: whether alias trials draw the way back apart (1/p > c: a likely return) rather
+        #: than propose it like any other move
+        self._return_apart = self._use_alias and back > c
+        if self._use_alias:
+            self._alias_prob, self._alias_edge = alias_tables(self.rowptr, self.weight)
+            self._deg_f64 = self.degree.double()
+            # acceptance alpha_pq(prev, x) / c by kind: 0 far, 1 near, 2 and 3 the way back
+            # (proposed like any move, or, drawn apart, never accepted when proposed)
+            way_back = 0.0 if self._return_apart else back / c
+            self._alias_accept = torch.tensor(
+                [1.0 / self.q / c, 1.0 / c, way_back, way_back], dtype=torch.float64
+            )
+            if self._return_apart:
+                # chance that a trial takes the way back, for a walker that came along each
+                # edge t -> v: (w(v, t) / p) / (w(v, t) / p + c W(v)); the proposals then
+                # cover the whole row, and one that lands on t fails
+                self._ret_prob = self._back_w / self.p
+                self._ret_prob /= self._ret_prob + c * (self.cum[end] - cum_start)[self.col]
 
     @property
     def num_edges(self) -> int:
         """Number of distinct directed edges of positive weight."""
         return int(self.keys.numel())
+
+    @property
+    def second_order(self) -> str | None:
+        """The sampler second-order steps use: ``"alias"``, ``"outlier"``, or ``None`` for a
+        first-order walk (``p = q = 1``)."""
+        if not self._biased:
+            return None
+        return "alias" if self._use_alias else "outlier"
 
     def nodes_with_edges(self) -> Tensor:
         """``[k]`` ids of the nodes that have at least one out-edge, ascending."""
@@ -367,6 +437,8 @@ class WeightedWalker:
         proposal). The first success of independent trials has the same law as trying one at
         a time.
         """
+        if self._use_alias:
+            return self._alias_trials(prev, cur, last, m, gen)
         # A non-return proposal x is accepted with probability alpha(prev, x) / c: for q >= 1
         # (c = 1) always if x is a neighbour of prev, else with probability 1/q; for q < 1
         # (c = 1/q) always if it is not, else with probability q.
@@ -385,6 +457,49 @@ class WeightedWalker:
         accept = ret | (accept & (x != prev))
         e = torch.where(ret, self._rev.index_select(0, last), e)
         x = torch.where(ret, prev, x)  # the way back leads to prev
+        if m == 1:
+            return e, x, accept
+        accept = accept.view(-1, m)
+        first = accept.to(torch.uint8).argmax(1, keepdim=True)  # first success (or trial 0)
+        e, x = (t.view(-1, m).gather(1, first).view(-1) for t in (e, x))
+        return e, x, accept.any(1)
+
+    def _alias_trials(
+        self, prev: Tensor, cur: Tensor, last: Tensor, m: int, gen: torch.Generator | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """:meth:`_trials` with proposals from the alias tables.
+
+        One float64 uniform per trial. Where the way back is drawn apart (``1/p > c``), the
+        trial first returns with its exact chance ``r`` (see ``_ret_prob``), else goes on
+        with ``(u - r) / (1 - r)``. Then ``u * deg(cur)`` picks the bucket (its integer
+        part) and the alias coin (its fraction); what is left of the fraction once the coin
+        is decided is again uniform on ``[0, 1)`` and independent of the proposal, and
+        serves as the acceptance coin for ``alpha_pq(prev, x) / c``.
+        """
+        if m > 1:
+            prev, cur, last = (t.repeat_interleave(m) for t in (prev, cur, last))
+        u = torch.rand(cur.numel(), generator=gen, dtype=torch.float64)
+        if self._return_apart:
+            r = self._ret_prob.index_select(0, last)
+            ret = u < r
+            u.sub_(r).div_((1.0 - r).clamp_min_(2**-53))
+            u.clamp_(0.0, 1.0 - 2**-53)  # (a returner's draw is left unused)
+        u.mul_(self._deg_f64.index_select(0, cur))
+        bucket = u.long()
+        u.sub_(bucket)  # the fraction: the alias coin
+        k = bucket.add_(self.rowptr.index_select(0, cur))  # the bucket's edge id
+        keep_prob = self._alias_prob.index_select(0, k)
+        own = u < keep_prob
+        e = torch.where(own, k, self._alias_edge.index_select(0, k))
+        coin = torch.where(own, u / keep_prob, (u - keep_prob) / (1.0 - keep_prob))
+        x = self.col.index_select(0, e)
+        kind = self._is_edge(prev, x).long()
+        kind += 2 * (x == prev)
+        accept = coin < self._alias_accept.index_select(0, kind)
+        if self._return_apart:
+            accept |= ret
+            e = torch.where(ret, self._rev.index_select(0, last), e)
+            x = torch.where(ret, prev, x)  # the way back leads to prev
         if m == 1:
             return e, x, accept
         accept = accept.view(-1, m)
@@ -425,7 +540,8 @@ class WeightedWalker:
             pos += ok
             prev = torch.where(ok, cur, prev)
             cur = torch.where(ok, nxt, cur)
-            last = torch.where(ok, e, last)
+            if self._return_apart or not self._use_alias:  # the edge walked in on matters
+                last = torch.where(ok, e, last)
             iteration += 1
             # Walkers finish on filling the last position (at the earliest in iteration
             # length - 2), or on reaching a node without out-edges.
@@ -520,6 +636,109 @@ class WeightedWalker:
                 nxt, cur, edge = (t.index_select(0, keep) for t in (nxt, cur, edge))
             prev, cur, last = cur, nxt, edge
         return walks.t().contiguous()
+
+
+def alias_tables(rowptr: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:
+    """Walker's alias tables (Walker 1977) for every CSR row at once, without a Python loop.
+
+    Row ``v`` (edges ``rowptr[v]:rowptr[v+1]``, weights ``w``, degree ``d``) gets ``d``
+    buckets of mass ``1/d``: bucket ``k`` yields edge ``k`` with probability ``prob[k]`` and
+    edge ``alias[k]`` (a global edge id in the same row) otherwise, so that edge ``i`` comes
+    out with probability ``w_i / sum(w)``. Built by the sweep of Hübschle-Schneider and
+    Sanders ("Parallel Weighted Random Sampling", 2022) with prefix sums: with scaled
+    weights ``s_i = d w_i / sum(w)``, light items (``s < 1``) take their deficit ``1 - s``
+    from the heavy items in order, light ``i`` from the heavy whose cumulative surplus
+    interval holds the light's cumulative deficit start; a heavy item whose surplus runs
+    out keeps what is left of itself in its own bucket and borrows the rest from the next
+    heavy. Every step is a sort, a prefix sum or a gather over all edges. The prefix sums
+    run over all rows at once in float64, so rounding moves a probability by about 1e-14 on
+    graphs of a few hundred edges (measured in the tests), more on graphs of millions.
+
+    Args:
+        rowptr (Tensor): ``[num_nodes + 1]`` CSR row pointer.
+        weight (Tensor): ``[num_edges]`` positive float64 weights in CSR order.
+
+    Returns:
+        tuple: ``prob`` ``[num_edges]`` float64 and ``alias`` ``[num_edges]`` int64.
+    """
+    num_edges = weight.numel()
+    deg = rowptr[1:] - rowptr[:-1]
+    n = deg.numel()
+    row = torch.repeat_interleave(torch.arange(n), deg)
+    # row sums by index_add, not by differences of one global cumulative sum, which would
+    # lose a light row's digits next to heavy ones
+    total = torch.zeros(n, dtype=torch.float64).index_add_(0, row, weight).index_select(0, row)
+    scaled = weight * deg.index_select(0, row).double() / total
+    heavy = scaled >= 1.0
+    amount = torch.where(heavy, scaled - 1.0, 1.0 - scaled)  # surplus or deficit
+
+    # Edges grouped by (row, light/heavy), in edge order inside each group, and the
+    # exclusive prefix sum of the amounts inside each group.
+    group = 2 * row + heavy.long()
+    order = torch.argsort(group, stable=True)
+    amt = amount.index_select(0, order)
+    excl = torch.cumsum(amt, 0) - amt
+    sizes = torch.bincount(group, minlength=2 * n)
+    first = torch.cumsum(sizes, 0) - sizes  # where each group starts in `order`
+    g_sorted = group.index_select(0, order)
+    excl = excl - excl.index_select(0, first.index_select(0, g_sorted).clamp_max(num_edges - 1))
+    is_heavy = heavy.index_select(0, order)
+    row_s = row.index_select(0, order)
+
+    # Events on each row's demand line: light starts (cumulative deficit before the light)
+    # and heavy ends (cumulative surplus including the heavy). Sorted by (row, position),
+    # heavy ends first on ties, so a light starting exactly where a heavy's surplus ends
+    # goes to the next heavy.
+    pos = torch.where(is_heavy, excl + amt, excl)
+    ev = torch.argsort(is_heavy.logical_not().long(), stable=True)  # heavies before lights
+    ev = ev.index_select(0, torch.argsort(pos.index_select(0, ev), stable=True))
+    ev = ev.index_select(0, torch.argsort(row_s.index_select(0, ev), stable=True))
+    ev_heavy = is_heavy.index_select(0, ev)
+    ev_row = row_s.index_select(0, ev)
+
+    heavy_per_row = torch.bincount(row_s[is_heavy], minlength=n)
+    heavy_before_row = torch.cumsum(heavy_per_row, 0) - heavy_per_row
+    heavy_edges = order[is_heavy]  # each row's heavy edges, in edge order, rows in order
+
+    # A light's heavy: the number of heavy ends before its start in its row.
+    rank = torch.cumsum(ev_heavy.long(), 0) - ev_heavy.long()
+    rank = rank - heavy_before_row.index_select(0, ev_row)
+    prob = torch.ones(num_edges, dtype=torch.float64)
+    alias = torch.arange(num_edges)
+    lights = (~ev_heavy).nonzero().view(-1)
+    l_edge = order.index_select(0, ev.index_select(0, lights))
+    l_row = ev_row.index_select(0, lights)
+    l_count = heavy_per_row.index_select(0, l_row)
+    l_rank = torch.minimum(rank.index_select(0, lights), (l_count - 1).clamp_min(0))
+    last_heavy = max(heavy_edges.numel() - 1, 0)  # every graph has a heavy edge; for safety
+    l_heavy = heavy_edges.index_select(
+        0, (heavy_before_row.index_select(0, l_row) + l_rank).clamp_max(last_heavy)
+    )
+    has_heavy = l_count > 0  # float rounding can leave a row of lights only: keep them whole
+    prob[l_edge] = torch.where(has_heavy, scaled.index_select(0, l_edge), 1.0)
+    alias[l_edge] = torch.where(has_heavy, l_heavy, l_edge)
+
+    # A heavy's own bucket: 1 - (end of the light whose deficit straddles the heavy's end
+    # - the heavy's end); its alias is the row's next heavy. The last heavy keeps itself.
+    idx = torch.arange(ev.numel())
+    last_light = torch.cummax(torch.where(ev_heavy, -1, idx), 0).values
+    heavies = ev_heavy.nonzero().view(-1)
+    h_edge = order.index_select(0, ev.index_select(0, heavies))
+    h_row = ev_row.index_select(0, heavies)
+    h_end = pos.index_select(0, ev.index_select(0, heavies))
+    ll = last_light.index_select(0, heavies)
+    ll_ok = (ll >= 0) & (ev_row.index_select(0, ll.clamp_min(0)) == h_row)
+    ll_sorted = ev.index_select(0, ll.clamp_min(0))
+    light_end = excl.index_select(0, ll_sorted) + amt.index_select(0, ll_sorted)
+    straddle = torch.where(ll_ok, light_end, h_end)
+    h_rank = rank.index_select(0, heavies)
+    is_last = h_rank >= heavy_per_row.index_select(0, h_row) - 1
+    nxt = heavy_edges.index_select(
+        0, (heavy_before_row.index_select(0, h_row) + h_rank + 1).clamp_max(last_heavy)
+    )
+    prob[h_edge] = torch.where(is_last, 1.0, (1.0 - (straddle - h_end)).clamp(0.0, 1.0))
+    alias[h_edge] = torch.where(is_last, h_edge, nxt)
+    return prob, alias
 
 
 def random_walks(

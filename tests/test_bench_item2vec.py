@@ -43,6 +43,13 @@ def test_graphrec_alone(tmp_path):
         assert w["ours"]["steps_per_s"] > 0
     assert result["config"]["seed"] == 0 and "torch" in result["versions"]
     assert "walks p=2 q=0.5" in stdout
+    # p = 2, q = 0.5 walks by alias tables, timed against the outlier sampler too
+    first, biased = (w["ours"] for w in result["walks"])
+    assert first["sampler"] is None and "alias_vs_outlier_speedup" not in first
+    assert biased["sampler"] == "alias" and len(biased["outlier_sampler_walk_s"]) == 1
+    ratio = min(biased["outlier_sampler_walk_s"]) / min(biased["walk_s"])
+    assert biased["alias_vs_outlier_speedup"] == pytest.approx(ratio)
+    assert "sampler: alias vs outlier" in stdout
 
 
 PEER = {

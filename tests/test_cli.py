@@ -67,8 +67,8 @@ def test_topk_below_one_is_a_usage_error(cli, task, tmp_path, capsys):
 @pytest.mark.parametrize(
     "task, option, message",
     [
-        # each of these used to run on: a ZeroDivisionError after training an epoch, a model
-        # trained without negatives, --threads 0 silently ignored, an invalid dropout rate
+        # before parse-time checks: a ZeroDivisionError after training an epoch, a model
+        # trained without negatives, --threads 0 silently ignored, errors after data loading
         ("gmf", ["--eval-every", "0"], "--eval-every: must be an integer >= 1, got 0"),
         ("mlp", ["--negatives", "0"], "--negatives: must be an integer >= 1, got 0"),
         ("neumf", ["--threads", "0"], "--threads: must be an integer >= 1, got 0"),

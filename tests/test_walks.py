@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from graphrec.walks import PAD, WeightedWalker, random_walks
+from graphrec.walks import PAD, WeightedWalker, alias_tables, random_walks
 
 # A small weighted undirected graph (each edge listed once, symmetrised below) with a
 # triangle 0-1-2, a square 1-2-3-4 and a chord, so that from most (prev, cur) pairs the
@@ -113,6 +113,60 @@ def test_first_order_inverse_cdf_at_bucket_boundaries(graph):
 
 
 @pytest.mark.parametrize(
+    "weights",
+    ["uniform", "small integers", "uniform(0, 1)", "log-normal, sigma 4"],
+)
+def test_alias_tables_give_each_edge_its_exact_probability(weights):
+    gen = torch.Generator().manual_seed(11)
+    deg = torch.randint(1, 40, (60,), generator=gen)
+    deg[:3] = torch.tensor([1, 2, 1])  # single-edge rows, and a pair
+    rowptr = torch.cat([torch.zeros(1, dtype=torch.long), deg.cumsum(0)])
+    num_edges = int(deg.sum())
+    w = {
+        "uniform": torch.ones(num_edges, dtype=torch.float64),
+        "small integers": torch.randint(1, 4, (num_edges,), generator=gen).double(),
+        "uniform(0, 1)": torch.rand(num_edges, generator=gen, dtype=torch.float64) + 1e-3,
+        "log-normal, sigma 4": torch.exp(4 * torch.randn(num_edges, generator=gen).double()),
+    }[weights]
+    prob, alias = alias_tables(rowptr, w)
+    row = torch.repeat_interleave(torch.arange(deg.numel()), deg)
+    assert torch.equal(row[alias], row)  # an alias stays in its row
+    assert bool(((prob >= 0) & (prob <= 1)).all())
+    # P(edge) = (its own bucket's keep share + the alias shares pointing at it) / degree
+    mass = prob.clone().index_add_(0, alias, 1.0 - prob) / deg[row].double()
+    exact = w / torch.zeros(deg.numel(), dtype=torch.float64).index_add_(0, row, w)[row]
+    assert float((mass - exact).abs().max()) < 1e-12
+
+
+def test_auto_sampler_takes_alias_tables_unless_p_is_large(graph):
+    edge_index, edge_weight = graph
+
+    def path(p, q):
+        w = WeightedWalker(edge_index, edge_weight, p=p, q=q)
+        return w.second_order, w._return_apart
+
+    # the way back proposed like any move: 1/p <= c = max(1, 1/q)
+    assert (
+        path(1.0, 4.0)
+        == path(4.0, 0.25)
+        == path(2.0, 0.5)
+        == path(1.0, 0.02)
+        == (
+            "alias",
+            False,
+        )
+    )
+    # drawn apart with its exact chance: 1/p > c
+    assert path(0.25, 1.0) == path(0.5, 2.0) == ("alias", True)
+    # large p: the way back is far harder to accept than other moves, so the outlier path
+    assert path(1e6, 1.0) == path(10.0, 2.0) == ("outlier", False)
+    assert path(1.0, 1.0) == (None, False)  # first-order walks need neither
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        WeightedWalker(edge_index, edge_weight, sampler="fast")
+
+
+@pytest.mark.parametrize("sampler", ["auto", "alias", "outlier"])
+@pytest.mark.parametrize(
     "p,q,membership",
     [
         (1.0, 1.0, "bytes"),
@@ -122,22 +176,23 @@ def test_first_order_inverse_cdf_at_bucket_boundaries(graph):
         (0.5, 2.0, "bits"),
         (0.5, 2.0, "search"),
         (2.0, 0.5, "search"),
+        (2.0, 0.5, "bits"),
     ],
 )
-def test_second_order_frequencies_match_node2vec_law(graph, p, q, membership):
+def test_second_order_frequencies_match_node2vec_law(graph, p, q, membership, sampler):
     edge_index, edge_weight = graph
-    walker = WeightedWalker(edge_index, edge_weight, NUM_NODES, p=p, q=q)
+    walker = WeightedWalker(edge_index, edge_weight, NUM_NODES, p=p, q=q, sampler=sampler)
     if membership != "bytes":
         walker._set_membership(membership)  # the paths of graphs with more than 4096 nodes
     walks = walker.walk(torch.arange(NUM_NODES).repeat(300), 25, torch.Generator().manual_seed(2))
     assert_walks_follow_law(walks, edge_index, edge_weight, p, q)
 
 
-def test_second_order_on_directed_graph_without_return_edges():
+@pytest.mark.parametrize("p,q", [(0.5, 3.0), (2.0, 0.5)])  # outlier path, alias path
+def test_second_order_on_directed_graph_without_return_edges(p, q):
     # 0 -> 1 -> {0 (return exists), 2}, 2 -> {3}, 3 -> {1, 2}: 2 -> 3 has no way back.
     edge_index = torch.tensor([[0, 1, 1, 2, 3, 3], [1, 0, 2, 3, 1, 2]])
     edge_weight = torch.tensor([1.0, 2.0, 1.0, 1.0, 1.0, 3.0])
-    p, q = 0.5, 3.0
     walker = WeightedWalker(edge_index, edge_weight, 4, p=p, q=q)
     walks = walker.walk(torch.arange(4).repeat(500), 20, torch.Generator().manual_seed(3))
     assert_walks_follow_law(walks, edge_index, edge_weight, p, q, min_moves=200)
@@ -207,7 +262,7 @@ def test_extreme_p_at_leaves_stays_fast():
     assert (walks[:, 2:-1:2] != walks[:, 0:-3:2]).float().mean() > 0.99
 
 
-@pytest.mark.parametrize("p,q", [(1.0, 1.0), (0.5, 2.0)])
+@pytest.mark.parametrize("p,q", [(1.0, 1.0), (0.5, 2.0), (2.0, 0.5)])
 def test_walks_only_follow_existing_edges(p, q):
     gen = torch.Generator().manual_seed(5)
     n = 60
