@@ -457,6 +457,15 @@ class WeightedWalker:
         accept = ret | (accept & (x != prev))
         e = torch.where(ret, self._rev.index_select(0, last), e)
         x = torch.where(ret, prev, x)  # the way back leads to prev
+        return self._first_success(e, x, accept, m)
+
+    @staticmethod
+    def _first_success(
+        e: Tensor, x: Tensor, accept: Tensor, m: int
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Each walker's first successful trial of its ``m`` (consecutive entries): edge,
+        node, and whether it had one (where it had none, trial 0's rejected proposal). The
+        first success of independent trials has the same law as trying one at a time."""
         if m == 1:
             return e, x, accept
         accept = accept.view(-1, m)
@@ -500,12 +509,7 @@ class WeightedWalker:
             accept |= ret
             e = torch.where(ret, self._rev.index_select(0, last), e)
             x = torch.where(ret, prev, x)  # the way back leads to prev
-        if m == 1:
-            return e, x, accept
-        accept = accept.view(-1, m)
-        first = accept.to(torch.uint8).argmax(1, keepdim=True)  # first success (or trial 0)
-        e, x = (t.view(-1, m).gather(1, first).view(-1) for t in (e, x))
-        return e, x, accept.any(1)
+        return self._first_success(e, x, accept, m)
 
     def _walk_biased(
         self,
