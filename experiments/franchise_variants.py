@@ -14,10 +14,14 @@ sibling is a one-sided kNN edge next to mutual edges weighted 10x (see the READM
   top K2 (K2 = 20, 40; K2 = 10 is the default);
 - ``sharp-KxG``: each movie's top K, weights cosine^G, no boost (and ``+x10`` with the boost);
 - ``min-count-C``: drop pairs co-rated by fewer than C users first;
-- ``overlap``: weights n / min(deg) (the overlap coefficient) instead of cosine, min count 5.
+- ``overlap``: weights n / min(deg) (the overlap coefficient) instead of cosine, min count 5;
+- ``knn-K``: the task's own projection with each movie's top K (K = 4..8) instead of 10
+  (``--knn K``): fewer, more first-order edges.
 
     python experiments/franchise_variants.py                 # seed 0, ~5 min on 2 cores
     python experiments/franchise_variants.py --seeds 0 1 2 --only default own-top-3
+    python experiments/franchise_variants.py --seeds 0 1 2 --only default knn-4 knn-5 knn-6 \
+        knn-7 knn-8 --out experiments/results/franchise_knn.json        # ~6 min
 
 Writes ``experiments/results/franchise_variants.json`` (config, seeds, versions, rows).
 """
@@ -45,6 +49,11 @@ VARIANTS = [
     "min-count-3",
     "min-count-6",
     "overlap",
+    "knn-4",
+    "knn-5",
+    "knn-6",
+    "knn-7",
+    "knn-8",
 ]
 
 
@@ -55,8 +64,8 @@ def build_graph(name: str, split, knn: int = 10, boost: float = 10.0):
     import torch
     from torch_geometric.data import Data
 
-    if name == "default":
-        return None
+    if name == "default" or name.startswith("knn-"):
+        return None  # the task's projection (knn-K: see item2vec_config)
     n_movies = split.num_movies
     users, movies = split.train
     x = sp.csr_matrix(
@@ -113,6 +122,14 @@ def build_graph(name: str, split, knn: int = 10, boost: float = 10.0):
     return Data(edge_index=edge_index, edge_weight=weight, num_nodes=n_movies)
 
 
+def item2vec_config(name: str, seed: int) -> dict:
+    """The task's defaults for variant ``name`` (``knn-K`` changes ``knn``) and ``seed``."""
+    from tune_item2vec import BASE
+
+    knn = int(name.split("-")[1]) if name.startswith("knn-") else BASE["knn"]
+    return {**BASE, "knn": knn, "seed": seed}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -147,7 +164,8 @@ def main() -> None:
         graph = build_graph(name, split)
         per_seed = []
         for seed in args.seeds:
-            res = train_item2vec(split, SimpleNamespace(**{**BASE, "seed": seed}), graph=graph)
+            cfg = SimpleNamespace(**item2vec_config(name, seed))
+            res = train_item2vec(split, cfg, graph=graph)
             ids = torch.nonzero((pop >= 20) & res.has_edge).view(-1)
             pool = torch.nonzero(res.has_edge).view(-1)
 

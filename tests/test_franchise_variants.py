@@ -14,7 +14,7 @@ from graphrec.data.projection import movie_graph
 from graphrec.data.synthetic import synthetic_graph
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-from franchise_variants import build_graph  # noqa: E402
+from franchise_variants import build_graph, item2vec_config  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,16 @@ def test_variants_that_are_the_projection_reproduce_it(split, name):
     assert got.keys() == ref.keys()
     assert all(got[e] == pytest.approx(ref[e], rel=1e-6) for e in ref)
     assert build_graph("default", split) is None  # the task projects it itself
+
+
+def test_knn_variants_are_the_task_projection_with_another_k(split):
+    assert build_graph("knn-6", split) is None
+    assert item2vec_config("knn-6", 2)["knn"] == 6 and item2vec_config("knn-6", 2)["seed"] == 2
+    default = item2vec_config("default", 0)
+    assert default["knn"] == 10  # the task's default
+    assert {k: v for k, v in item2vec_config("knn-4", 0).items() if k != "knn"} == {
+        k: v for k, v in default.items() if k != "knn"
+    }
 
 
 def test_own_top_boost_only_raises_weights(split):
