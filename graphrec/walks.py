@@ -659,13 +659,32 @@ def alias_tables(rowptr: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:
     graphs of a few hundred edges (measured in the tests), more on graphs of millions.
 
     Args:
-        rowptr (Tensor): ``[num_nodes + 1]`` CSR row pointer.
-        weight (Tensor): ``[num_edges]`` positive float64 weights in CSR order.
+        rowptr (Tensor): ``[num_nodes + 1]`` CSR row pointer: starts at 0, never decreases,
+            ends at ``num_edges``.
+        weight (Tensor): ``[num_edges]`` positive finite weights in CSR order (computed in
+            float64).
 
     Returns:
         tuple: ``prob`` ``[num_edges]`` float64 and ``alias`` ``[num_edges]`` int64.
+
+    Raises:
+        ValueError: on a malformed ``rowptr`` or a weight that is not positive and finite.
     """
+    if rowptr.dim() != 1 or rowptr.numel() < 1 or weight.dim() != 1:
+        raise ValueError(
+            f"rowptr must be [num_nodes + 1] and weight [num_edges], got shapes "
+            f"{tuple(rowptr.shape)} and {tuple(weight.shape)}"
+        )
+    rowptr = rowptr.to(torch.long)
+    weight = weight.to(torch.float64)
     num_edges = weight.numel()
+    if int(rowptr[0]) != 0 or int(rowptr[-1]) != num_edges or bool((rowptr.diff() < 0).any()):
+        raise ValueError(
+            f"rowptr must start at 0, never decrease and end at num_edges = {num_edges}; "
+            f"got {rowptr[0].item()} .. {rowptr[-1].item()}"
+        )
+    if not bool((torch.isfinite(weight) & (weight > 0)).all()):
+        raise ValueError("weight must be positive and finite (drop zero-weight edges first)")
     deg = rowptr[1:] - rowptr[:-1]
     n = deg.numel()
     row = torch.repeat_interleave(torch.arange(n), deg)

@@ -138,6 +138,29 @@ def test_alias_tables_give_each_edge_its_exact_probability(weights):
     assert float((mass - exact).abs().max()) < 1e-12
 
 
+@pytest.mark.parametrize(
+    "rowptr, weight, message",
+    [
+        ([0, 2], [0.0, 1.0], "positive and finite"),
+        ([0, 2], [1.0, math.nan], "positive and finite"),
+        ([0, 3], [1.0, 2.0], "end at num_edges = 2"),
+        ([0, 2, 1], [1.0, 1.0], "never decrease"),
+        ([1, 2], [1.0, 1.0], "start at 0"),
+        ([], [], r"rowptr must be \[num_nodes \+ 1\]"),
+    ],
+)
+def test_alias_tables_reject_bad_input(rowptr, weight, message):
+    with pytest.raises(ValueError, match=message):
+        alias_tables(torch.tensor(rowptr, dtype=torch.long), torch.tensor(weight))
+
+
+def test_alias_tables_of_no_edges_and_float32_weights():
+    prob, alias = alias_tables(torch.zeros(3, dtype=torch.long), torch.zeros(0))
+    assert prob.numel() == alias.numel() == 0
+    prob, alias = alias_tables(torch.tensor([0, 2]), torch.tensor([1.0, 3.0]))  # float32 in
+    assert prob.dtype == torch.float64 and prob.tolist() == [0.5, 1.0] and alias.tolist() == [1, 1]
+
+
 def test_auto_sampler_takes_alias_tables_unless_p_is_large(graph):
     edge_index, edge_weight = graph
 
