@@ -42,7 +42,8 @@ def test_knn_variants_are_the_task_projection_with_another_k(split):
     assert build_graph("knn-6", split) is None
     assert item2vec_config("knn-6", 2)["knn"] == 6 and item2vec_config("knn-6", 2)["seed"] == 2
     default = item2vec_config("default", 0)
-    assert default["knn"] == 10  # the task's default
+    assert (default["knn"], default["mutual_weight"]) == (10, 10.0)  # the tuning grid's base
+    assert {**default, "knn": 6, "mutual_weight": 4.0} == item2vec_config("knn-6-m4", 0)
     assert {k: v for k, v in item2vec_config("knn-4", 0).items() if k != "knn"} == {
         k: v for k, v in default.items() if k != "knn"
     }
