@@ -37,6 +37,22 @@ def test_registry_lists_every_model_of_the_issue():
     assert sorted(benchmark.BUILDERS) == sorted(EVERY_MODEL)
 
 
+def test_benchmark_item2vec_takes_the_projection_chosen_on_valid_ndcg(monkeypatch):
+    from graphrec.tasks import item2vec as task
+
+    seen = {}
+
+    def fake_train(split, cfg, device="cpu"):
+        seen.update(knn=cfg.knn, mutual_weight=cfg.mutual_weight, dataset=cfg.dataset)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(task, "train_item2vec", fake_train)
+    with pytest.raises(RuntimeError, match="stop here"):
+        benchmark.BUILDERS["item2vec"](None, None, 0, "cpu", False)
+    # not ML-100K's similar-movie default (top 6 x4), whatever data set it is given
+    assert (seen["knn"], seen["mutual_weight"]) == (10, 10.0)
+
+
 def test_every_builder_trains_and_is_scored_under_both_protocols():
     data = synthetic_graph(50, 300, 1500, seed=5)
     split = temporal_split(data)

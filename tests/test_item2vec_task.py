@@ -91,11 +91,40 @@ def test_item2vec_task_outputs(cli, raw, tmp_path, capsys):
     m = json.loads((run / "metrics.json").read_text())
     assert m["task"] == "item2vec" and set(m["test"]) == {"sampled", "full"}
     assert m["similarity"]["ranking"] == "CSLS (hubness K=50)"
-    assert json.loads((run / "config.json").read_text())["config"]["hubness_k"] == 50
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["hubness_k"] == 50
+    # the files are ML-100K's: its projection defaults (top 6, mutual x4), recorded as run
+    assert (config["knn"], config["mutual_weight"]) == (6, 4.0)
+    assert (m["graph"]["knn"], m["graph"]["mutual_weight"]) == (6, 4.0)
     coh = m["similarity"]["genre_coherence@10"]
     assert coh["coherence"] > coh["random_baseline"]
     for name in ("config.json", "loss.png", "skipgram", "model"):
         assert (run / name).exists()
+
+
+def test_projection_defaults_depend_on_the_data_set_and_yield_to_given_options():
+    from types import SimpleNamespace
+
+    from graphrec.tasks.item2vec import resolve_projection
+
+    def cfg(**kw):
+        return SimpleNamespace(**{"knn": None, "mutual_weight": None, **kw})
+
+    assert resolve_projection(cfg(dataset="ml-100k")) == (6, 4.0)
+    assert resolve_projection(cfg(dataset="ml-latest-small")) == (10, 10.0)
+    assert resolve_projection(cfg(dataset="ml-1m")) == (10, 10.0)
+    assert resolve_projection(cfg()) == (10, 10.0)  # code that names no data set
+    assert resolve_projection(SimpleNamespace()) == (10, 10.0)
+    assert resolve_projection(cfg(dataset="ml-100k", knn=0)) == (0, 4.0)  # 0 is given, not None
+    assert resolve_projection(cfg(dataset="ml-100k", mutual_weight=10.0)) == (6, 10.0)
+
+
+def test_given_projection_options_are_used_and_recorded(cli, raw, tmp_path):
+    assert cli(_args(raw, tmp_path, "--knn", "4", "--query", "Movie 5 (1990)")) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
+    assert (config["knn"], config["mutual_weight"]) == (4, 4.0)
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (m["graph"]["knn"], m["graph"]["mutual_weight"]) == (4, 4.0)
 
 
 def test_map_labels_the_queries_and_their_nearest_neighbours(cli, raw, tmp_path, monkeypatch):
@@ -206,6 +235,14 @@ def test_star_wars_and_godfather_find_their_sequels(ml100k_similar, ml100k_run):
     assert m["similarity"]["ranking"] == "CSLS (hubness K=50)"  # the default ranking
     assert "Return of the Jedi (1983)" in ml100k_similar["Star Wars (1977)"]
     assert "Godfather: Part II, The (1974)" in ml100k_similar["Godfather, The (1972)"]
+
+
+@pytest.mark.realdata
+def test_default_run_beats_item_cosine_on_franchise_siblings(ml100k_run):
+    fr = json.loads((ml100k_run / "metrics.json").read_text())["similarity"]
+    fr = fr["franchise_sibling@10"]
+    assert fr["films"] == 56
+    assert fr["item2vec"] > fr["item_cosine"]
 
 
 @pytest.mark.realdata
