@@ -75,7 +75,7 @@ DEFAULT_HUBNESS_K = 50
 #: (and code that names no data set) get ``None``'s entry. Measured on ML-100K over seeds 0-5
 #: (``experiments/franchise_variants.py``, ``experiments/results/franchise_heldout.json``):
 #: each movie's top 6 with mutual edges x4 puts a franchise sibling in the top 10 for 39-43 of
-#: the 56 franchise films (mean 40.3; item-item cosine 39, never more) and for 9-12 of 21
+#: the 56 franchise films (mean 40.3, never fewer than item-item cosine's 39) and 9-12 of 21
 #: held-out franchise films (mean 10.5; cosine 9), where top 10 x10 finds 34-38 and 9-10;
 #: genre coherence .695 against .694, but item2vec as a recommender loses .014 valid NDCG@10
 #: (.365 against .379). K = 6 was found by looking at the 56 films; x4 was then chosen on valid
