@@ -202,7 +202,6 @@ def main() -> None:
     from graphrec.similarity import (
         franchise_hits,
         genre_coherence,
-        item_cosine_neighbours,
         top_similar,
     )
     from graphrec.tasks.item2vec import train_item2vec
@@ -210,9 +209,7 @@ def main() -> None:
     setup = ml100k_setup()
     split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
     base = setup.base_franchise
-    held_base = franchise_hits(
-        lambda q: item_cosine_neighbours(split, q, 10), titles, pop, groups=HELDOUT_FRANCHISES
-    )
+    held_base = setup.cosine_franchise(HELDOUT_FRANCHISES)
     print(
         f"item-item cosine: franchise {base['hit_rate']:.3f} ({base['films']} films), "
         f"held-out {held_base['hit_rate']:.3f} ({held_base['films']} films)"

@@ -53,7 +53,7 @@ BASE = dict(
 def ml100k_setup() -> SimpleNamespace:
     """What every item2vec experiment here starts from: ML-100K, its temporal split, titles,
     genres, train ratings per movie (``pop``) and item-item cosine's franchise result
-    (``base_franchise``, top 10)."""
+    (``base_franchise``, top 10; ``cosine_franchise(groups)`` for other franchise groups)."""
     from graphrec.data import load_movielens, temporal_split
     from graphrec.similarity import franchise_hits, item_cosine_neighbours
 
@@ -61,9 +61,20 @@ def ml100k_setup() -> SimpleNamespace:
     split = temporal_split(data)
     titles, genres = data["movie"].title, data["movie"].genres
     pop = split.train_degree()
-    base = franchise_hits(lambda q: item_cosine_neighbours(split, q, 10), titles, pop)
+
+    def cosine_franchise(groups=None):
+        return franchise_hits(
+            lambda q: item_cosine_neighbours(split, q, 10), titles, pop, groups=groups
+        )
+
     return SimpleNamespace(
-        data=data, split=split, titles=titles, genres=genres, pop=pop, base_franchise=base
+        data=data,
+        split=split,
+        titles=titles,
+        genres=genres,
+        pop=pop,
+        base_franchise=cosine_franchise(),
+        cosine_franchise=cosine_franchise,
     )
 
 

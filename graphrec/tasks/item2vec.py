@@ -79,7 +79,7 @@ DEFAULT_HUBNESS_K = 50
 #: held-out franchise films (mean 10.5; cosine 9), where top 10 x10 finds 34-38 and 9-10;
 #: genre coherence .695 against .694, but item2vec as a recommender loses .014 valid NDCG@10
 #: (.365 against .379). K = 6 was found by looking at the 56 films; x4 was then chosen on valid
-#: NDCG@10 (x1, x2, x4, x10, x30: .360, .365, .365, .361, .325), and with it Star Wars lists
+#: NDCG@10 (x1, x2, x4, x10: .360, .365, .365, .361), and with it Star Wars lists
 #: The Empire Strikes Back on 5 seeds of 6 (x2: 2 of 6). On ml-latest-small top 6 found fewer
 #: franchise siblings than top 10 (.63 against .69 at seed 0, x2 and x4 alike) and lost valid
 #: NDCG, so it keeps top 10 x10, chosen on valid NDCG by ``experiments/tune_item2vec.py``.
