@@ -171,8 +171,8 @@ def our_args(options: str, seed: int, threads: int):
 def run_ours(split, args, evaluate_test: bool):
     """Train our NeuMF as the neumf task does; returns (record, history, pretrain seconds)."""
     from graphrec.evaluate import evaluate
-    from graphrec.tasks.ncf import build_model, train_neumf_pretrained
-    from graphrec.tasks.training import fit_from_args
+    from graphrec.cli.ncf import build_model, train_neumf_pretrained
+    from graphrec.cli.training import fit_from_args
 
     pre_seconds, pre_info = 0.0, None
     if args.pretrain:

@@ -56,7 +56,7 @@ def main() -> None:
         hubness,
         top_similar,
     )
-    from graphrec.tasks.item2vec import projection_defaults, train_item2vec
+    from graphrec.cli.item2vec import projection_defaults, train_item2vec
 
     setup = ml100k_setup()
     split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop

@@ -72,7 +72,7 @@ def main() -> None:
     from graphrec.data.projection import movie_graph
     from graphrec.io import package_versions, write_json
     from graphrec.similarity import franchise_hits, genre_coherence, top_similar
-    from graphrec.tasks.item2vec import train_item2vec
+    from graphrec.cli.item2vec import train_item2vec
 
     setup = ml100k_setup()
     split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop

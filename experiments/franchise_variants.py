@@ -3,7 +3,7 @@
 
 Each variant builds the movie graph item2vec walks in its own way, then trains item2vec with
 the tuning grid's base settings (``tune_item2vec.BASE``) on it
-(:func:`graphrec.tasks.item2vec.train_item2vec` with ``graph=``) and reports valid NDCG@10
+(:func:`graphrec.cli.item2vec.train_item2vec` with ``graph=``) and reports valid NDCG@10
 (sampled, the tuning criterion), genre coherence@10 and franchise siblings@10 (CSLS-50, the
 task's ranking, and plain cosine), beside item-item cosine's franchise score. The variants all
 aim at the films item2vec misses and cosine finds: their sibling is a one-sided kNN edge next
@@ -204,7 +204,7 @@ def main() -> None:
         genre_coherence,
         top_similar,
     )
-    from graphrec.tasks.item2vec import train_item2vec
+    from graphrec.cli.item2vec import train_item2vec
 
     setup = ml100k_setup()
     split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop

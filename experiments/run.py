@@ -1,63 +1,14 @@
 #!/usr/bin/env python
-"""graphrec experiment runner: ``python experiments/run.py --task TASK [options]``.
+"""graphrec's runner: ``python experiments/run.py --task TASK [options]``.
 
-``--help`` lists the tasks; ``--task TASK --help`` lists that task's options.
+A thin wrapper of the ``graphrec`` console script (:mod:`graphrec.cli.main`); it needs graphrec
+installed (``pip install -e .``). ``--help`` lists the tasks; ``--task TASK --help`` a task's
+options.
 """
 
-from __future__ import annotations
-
-import argparse
-import importlib
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-
-from graphrec.tasks import TASKS  # noqa: E402
-
-
-def build_parser(task: str | None) -> argparse.ArgumentParser:
-    lines = "\n".join(f"  {name:12s} {doc}" for name, (_, doc) in TASKS.items())
-    parser = argparse.ArgumentParser(
-        prog="experiments/run.py",
-        description="Run a graphrec task on MovieLens as one heterogeneous PyG graph.",
-        epilog=f"tasks:\n{lines}\n\nexample: python experiments/run.py --task item2vec",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--task", required=True, choices=list(TASKS), help="what to run")
-    if task in TASKS:
-        module = importlib.import_module(TASKS[task][0])
-        from graphrec.tasks.common import add_common_arguments
-
-        add_common_arguments(parser, getattr(module, "DEFAULT_DATASET", "ml-100k"))
-        module.add_arguments(parser.add_argument_group(f"{task} options"))
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--task")
-    known, _ = pre.parse_known_args(argv)
-    parser = build_parser(known.task)
-    args = parser.parse_args(argv)
-    module = importlib.import_module(TASKS[args.task][0])
-    from graphrec.data.graph import UnknownMovieError, UnknownUserError
-    from graphrec.data.movielens import DatasetError
-    from graphrec.runs import created_count, discard_created
-
-    mark = created_count()
-    try:
-        module.run(args)
-    except (DatasetError, UnknownUserError, UnknownMovieError, ValueError) as exc:
-        discard_created(mark)  # no half-written run folder left behind
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BaseException:
-        discard_created(mark)
-        raise
-    return 0
-
+from graphrec.cli.main import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="experiments/run.py"))

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 # the grid's centre: the task's defaults, chosen from this grid's output: knn=10 (valid NDCG@10
 # above knn=20's at the same genre coherence), epochs=15, mutual_weight=10 (valid NDCG@10 .384
 # vs .364 without it, coherence within .01). Since 2026-11-28 ML-100K's own default movie graph
-# is top 6 x4 instead, chosen for franchise siblings (graphrec.tasks.item2vec.PROJECTION_DEFAULTS);
+# is top 6 x4 instead, chosen for franchise siblings (graphrec.cli.item2vec.PROJECTION_DEFAULTS);
 # other data sets still get this grid's knn=10, mutual_weight=10.
 BASE = dict(
     weighting="cosine",
@@ -130,7 +130,7 @@ def main() -> None:
         item_cosine_neighbours,
         top_similar,
     )
-    from graphrec.tasks.item2vec import train_item2vec
+    from graphrec.cli.item2vec import train_item2vec
 
     setup = ml100k_setup()
     split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop

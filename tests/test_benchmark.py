@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
+from graphrec.cli import benchmark
 from graphrec.data import temporal_split
 from graphrec.data.synthetic import synthetic_graph
-from graphrec.tasks import benchmark
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -38,7 +38,7 @@ def test_registry_lists_every_model_of_the_issue():
 
 
 def test_benchmark_item2vec_takes_the_projection_chosen_on_valid_ndcg(monkeypatch):
-    from graphrec.tasks import item2vec as task
+    from graphrec.cli import item2vec as task
 
     seen = {}
 
@@ -152,10 +152,9 @@ def test_unknown_model_is_a_clear_error():
 
 
 def test_cli_knows_the_task_and_its_options():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-    import run as runner
+    from graphrec.cli.main import build_parser
 
-    parser = runner.build_parser("benchmark")
+    parser = build_parser("benchmark")
     args = parser.parse_args(
         [
             "--task",
@@ -173,7 +172,7 @@ def test_cli_knows_the_task_and_its_options():
     )
     assert args.models == ["ItemPop", "LightGCN"] and args.seeds == 2 and args.max_epochs == 3
     for task in ("attention", "lightgcn", "bpr"):
-        assert runner.build_parser(task).parse_args(["--task", task]).task == task
+        assert build_parser(task).parse_args(["--task", task]).task == task
 
 
 def test_readme_results_from_a_benchmark_folder(tiny, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,10 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def cli():
-    spec = importlib.util.spec_from_file_location("graphrec_run", ROOT / "experiments/run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    from graphrec.cli.main import main
+
+    return main
 
 
 def test_help_lists_every_task():
@@ -30,7 +28,7 @@ def test_help_lists_every_task():
         timeout=120,
     )
     assert proc.returncode == 0
-    from graphrec.tasks import TASKS
+    from graphrec.cli import TASKS
 
     for name in TASKS:
         assert name in proc.stdout
@@ -99,7 +97,7 @@ def test_out_of_range_options_are_usage_errors(cli, task, option, message, tmp_p
 def test_bounded_reads_and_checks_numbers():
     import argparse
 
-    from graphrec.tasks.common import at_least, bounded, fraction, positive
+    from graphrec.cli.common import at_least, bounded, fraction, positive
 
     assert at_least(2)("7") == 7 and positive()("0.5") == 0.5 and fraction()("0") == 0.0
     assert bounded(float, 0, 1)("1") == 1.0  # closed ends are allowed

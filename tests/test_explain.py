@@ -3,7 +3,6 @@
 Tests that need the ``explain`` extra (captum, shap, lime) skip without it.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -32,10 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(argv):
-    spec = importlib.util.spec_from_file_location("graphrec_run", ROOT / "experiments/run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+    from graphrec.cli.main import main
+
+    return main(argv)
 
 
 def need_extra():
@@ -86,7 +84,7 @@ def age_only(graph):
 def test_import_graphrec_does_not_import_heavy_libraries():
     code = (
         "import sys, graphrec, graphrec.explain, graphrec.models.feature_mlp, "
-        "graphrec.tasks.features\n"
+        "graphrec.cli.features\n"
         "heavy = [m for m in ('captum', 'shap', 'lime', 'matplotlib') if m in sys.modules]\n"
         "assert not heavy, heavy"
     )
@@ -135,7 +133,7 @@ def test_spearman_known_values():
 def test_cli_errors_unknown_user_movie_method_ambiguous_title(
     graph, saved_run, monkeypatch, capsys
 ):
-    import graphrec.tasks.features as task
+    import graphrec.cli.features as task
 
     monkeypatch.setattr(task, "load_graph", lambda args: graph)
     base = ["--task", "explain", "--run", str(saved_run), "--quiet", "--global-edges", "0"]
@@ -231,7 +229,7 @@ def test_age_only_model_has_age_first_for_every_method(age_only, split):
 
 def test_explain_cli_end_to_end(graph, split, monkeypatch, tmp_path, capsys):
     need_extra()
-    import graphrec.tasks.features as task
+    import graphrec.cli.features as task
 
     monkeypatch.setattr(task, "load_graph", lambda args: graph)
     first = tmp_path / "quick"

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -22,11 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(argv):
-    """``experiments/run.py``'s ``main`` (the runner is a script, not a package module)."""
-    spec = importlib.util.spec_from_file_location("graphrec_run", ROOT / "experiments/run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+    """The command line's ``main`` (``graphrec.cli.main``)."""
+    from graphrec.cli.main import main
+
+    return main(argv)
 
 
 class TestFeatureMLPContract(ContractTests):
@@ -174,7 +172,7 @@ def test_constructor_errors():
 
 
 def test_features_task_writes_the_run_folder(tmp_path, monkeypatch):
-    import graphrec.tasks.features as task
+    import graphrec.cli.features as task
 
     data = synthetic_graph(40, 300, 1200, seed=1)
     monkeypatch.setattr(task, "load_graph", lambda args: data)

@@ -72,7 +72,7 @@ def test_train_item2vec_walks_a_given_graph_and_checks_its_ids(split):
 
     from torch_geometric.data import Data
 
-    from graphrec.tasks.item2vec import train_item2vec
+    from graphrec.cli.item2vec import train_item2vec
 
     n = split.num_movies
     bad = Data(edge_index=torch.tensor([[0, n], [n, 0]]), edge_weight=torch.ones(2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,10 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def cli():
-    spec = importlib.util.spec_from_file_location("graphrec_run", ROOT / "experiments/run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    from graphrec.cli.main import main
+
+    return main
 
 
 @pytest.fixture
@@ -105,7 +103,7 @@ def test_item2vec_task_outputs(cli, raw, tmp_path, capsys):
 def test_projection_defaults_depend_on_the_data_set_and_yield_to_given_options():
     from types import SimpleNamespace
 
-    from graphrec.tasks.item2vec import resolve_projection
+    from graphrec.cli.item2vec import resolve_projection
 
     def cfg(**kw):
         return SimpleNamespace(**{"knn": None, "mutual_weight": None, **kw})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -193,14 +192,11 @@ def test_bad_hyperparameters_are_clear_errors():
 @pytest.fixture
 def cli(monkeypatch, small_split):
     """``experiments/run.py`` main with the data loader replaced by a small synthetic graph."""
-    sys.path.insert(0, str(ROOT / "experiments"))
-    import run as runner
-
-    import graphrec.tasks.ncf as task
+    import graphrec.cli.ncf as task
+    from graphrec.cli.main import main
 
     monkeypatch.setattr(task, "load_graph", lambda args: synthetic_graph(120, 200, 3000, seed=3))
-    yield runner.main
-    sys.path.remove(str(ROOT / "experiments"))
+    return main
 
 
 def test_cli_gmf_writes_a_complete_run_folder(cli, tmp_path, small_split):
@@ -256,15 +252,9 @@ def test_cli_neumf_pretrain_and_sweep(cli, tmp_path):
 @pytest.mark.realdata
 def test_cli_gmf_one_epoch_on_ml100k(tmp_path):
     """One real epoch through the unpatched CLI (ml-100k from the cache or the registry)."""
-    sys.path.insert(0, str(ROOT / "experiments"))
-    try:
-        import run as runner
+    from graphrec.cli.main import main
 
-        rc = runner.main(
-            ["--task", "gmf", "--epochs", "1", "--out", str(tmp_path / "r"), "--quiet"]
-        )
-    finally:
-        sys.path.remove(str(ROOT / "experiments"))
+    rc = main(["--task", "gmf", "--epochs", "1", "--out", str(tmp_path / "r"), "--quiet"])
     assert rc == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["dataset"] == "ml-100k" and metrics["valid"]["sampled"]["users"] == 943

@@ -21,9 +21,7 @@ from typing import Any
 
 import torch
 
-from graphrec.models.ncf import GMF, MLP, NeuMF
-from graphrec.runs import RunDir
-from graphrec.tasks.common import (
+from graphrec.cli.common import (
     at_least,
     bounded,
     fraction,
@@ -33,7 +31,9 @@ from graphrec.tasks.common import (
     open_run,
     positive,
 )
-from graphrec.tasks.training import add_training_arguments, fit_from_args, train_and_report
+from graphrec.cli.training import add_training_arguments, fit_from_args, train_and_report
+from graphrec.models.ncf import GMF, MLP, NeuMF
+from graphrec.runs import RunDir
 
 __all__ = ["add_arguments", "run", "build_model", "train_neumf_pretrained", "run_sweep"]
 
@@ -139,7 +139,7 @@ def train_neumf_pretrained(split, args, run_dir: RunDir | None = None):
 
     ``seconds`` is the wall time of the two pretraining fits.
     """
-    from graphrec.tasks.training import write_history
+    from graphrec.cli.training import write_history
 
     t0 = time.perf_counter()
     epochs = args.pretrain_epochs or args.epochs

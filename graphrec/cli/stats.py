@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+from graphrec.cli.common import load_graph, make_split, open_run
 from graphrec.data.graph import graph_summary
-from graphrec.tasks.common import load_graph, make_split, open_run
 
 
 def add_arguments(parser) -> None:

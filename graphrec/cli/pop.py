@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from graphrec.cli.common import at_least, load_graph, log, make_split, open_run
 from graphrec.models.pop import ItemPop
 from graphrec.runs import evaluate_all
-from graphrec.tasks.common import at_least, load_graph, log, make_split, open_run
 
 
 def add_arguments(parser) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from graphrec.tasks.common import at_least, fraction, load_graph, log, make_split, open_run
+from graphrec.cli.common import at_least, fraction, load_graph, log, make_split, open_run
 
 __all__ = ["add_arguments", "run", "run_features", "run_explain", "method_argument"]
 
@@ -39,7 +39,7 @@ def method_argument(value: str) -> list[str]:
 
 
 def add_arguments(parser) -> None:
-    from graphrec.tasks.training import add_training_arguments
+    from graphrec.cli.training import add_training_arguments
 
     # build_parser passes the group "<task> options": tell the two tasks apart by its title
     task = (getattr(parser, "title", None) or "features options").split()[0]
@@ -184,7 +184,7 @@ def rating_report(model, split) -> dict:
 
 
 def run_features(args) -> dict:
-    from graphrec.tasks.training import train_and_report
+    from graphrec.cli.training import train_and_report
 
     data = load_graph(args)
     split = make_split(args, data)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graphrec.cli.common import at_least, bounded, load_graph, log, make_split, open_run, positive
 from graphrec.data.graph import UnknownMovieError, movie_index
 from graphrec.data.projection import WEIGHTINGS, movie_graph
 from graphrec.io import atomic_write, resolve_device
@@ -36,7 +37,6 @@ from graphrec.similarity import (
     item_cosine_neighbours,
     top_similar,
 )
-from graphrec.tasks.common import at_least, bounded, load_graph, log, make_split, open_run, positive
 
 DEFAULT_QUERIES = {
     "ml-100k": [

@@ -13,10 +13,10 @@ from typing import Any
 
 import torch
 
+from graphrec.cli.common import at_least, fraction, load_graph, log, make_split, open_run
+from graphrec.cli.training import add_training_arguments, train_and_report, training_subset
 from graphrec.data.sampling import sampled_candidates
 from graphrec.models.attention_ncf import AttentionNCF
-from graphrec.tasks.common import at_least, fraction, load_graph, log, make_split, open_run
-from graphrec.tasks.training import add_training_arguments, train_and_report, training_subset
 
 __all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "mean_attention", "run"]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
+from graphrec.cli.common import at_least, load_graph, make_split, non_negative, open_run
+from graphrec.cli.training import add_training_arguments, train_and_report, training_subset
 from graphrec.models.bpr import BPRMF
 from graphrec.models.lightgcn import LightGCN
-from graphrec.tasks.common import at_least, load_graph, make_split, non_negative, open_run
-from graphrec.tasks.training import add_training_arguments, train_and_report, training_subset
 
 __all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "run"]
 
@@ -49,7 +49,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def add_arguments(parser, name: str = "lightgcn") -> None:
-    """Training options with ``DEFAULTS[name]`` (``graphrec.tasks.bpr`` passes ``bpr``)."""
+    """Training options with ``DEFAULTS[name]`` (``graphrec.cli.bpr`` passes ``bpr``)."""
     d = DEFAULTS[name]
     add_training_arguments(parser, **training_subset(d))
     if "layers" in d:

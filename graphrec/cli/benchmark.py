@@ -41,7 +41,7 @@ from typing import Any
 
 import torch
 
-from graphrec.tasks.common import at_least, load_graph, log, make_split, open_run
+from graphrec.cli.common import at_least, load_graph, log, make_split, open_run
 
 __all__ = [
     "BUILDERS",
@@ -93,7 +93,7 @@ def _itempop(split, data, seed, device, progress, **options):
 
 def _bpr_family(name: str):
     def build(split, data, seed, device, progress, **options):
-        from graphrec.tasks import lightgcn as task
+        from graphrec.cli import lightgcn as task
 
         epochs = _epochs(task.DEFAULTS[name]["epochs"], options)
         model, hist = task.train(name, split, seed, device, progress, epochs=epochs)
@@ -136,7 +136,7 @@ for _name in ("GMF", "MLP", "NeuMF"):
 
 @register("AttentionNCF")
 def _attention(split, data, seed, device, progress, **options):
-    from graphrec.tasks import attention as task
+    from graphrec.cli import attention as task
 
     epochs = _epochs(task.DEFAULTS["epochs"], options)
     model, hist = task.train(split, seed, device, progress, epochs=epochs)
@@ -157,8 +157,8 @@ FEATURE_SETTINGS: dict[str, Any] = {
 
 @register("FeatureMLP")
 def _feature_mlp(split, data, seed, device, progress, **options):
-    from graphrec.tasks import features as task
-    from graphrec.tasks.common import task_defaults
+    from graphrec.cli import features as task
+    from graphrec.cli.common import task_defaults
 
     args = task_defaults(task, seed=seed, device=device, quiet=not progress, **FEATURE_SETTINGS)
     args.epochs = _epochs(args.epochs, options)
@@ -172,14 +172,14 @@ def _item2vec(split, data, seed, device, progress, **options):
     """``--task item2vec``'s defaults but for the movie graph, which is each movie's top 10
     with mutual edges x10, the projection chosen on valid NDCG@10 (on ML-100K the task's own
     default, top 6 x4, is chosen for similar movies and ranks users' items .014 valid NDCG@10
-    worse; see :data:`graphrec.tasks.item2vec.PROJECTION_DEFAULTS`). The user profile is the
+    worse; see :data:`graphrec.cli.item2vec.PROJECTION_DEFAULTS`). The user profile is the
     mean of their train movies' embeddings
     (:class:`~graphrec.models.item2vec_recommender.Item2VecRecommender`). Not selected on
     valid: skip-gram trains for its fixed number of epochs."""
+    from graphrec.cli import item2vec as task
+    from graphrec.cli.common import task_defaults
     from graphrec.io import resolve_device
     from graphrec.models.item2vec_recommender import Item2VecRecommender
-    from graphrec.tasks import item2vec as task
-    from graphrec.tasks.common import task_defaults
 
     args = task_defaults(task, seed=seed, quiet=not progress, knn=10, mutual_weight=10.0)
     args.epochs = _epochs(args.epochs, options)

@@ -5,38 +5,38 @@ their task runs, so ``--help`` stays fast.
 """
 
 TASKS: dict[str, tuple[str, str]] = {
-    "stats": ("graphrec.tasks.stats", "load a data set, print the graph summary, write stats.json"),
-    "pop": ("graphrec.tasks.pop", "evaluate the ItemPop baseline under both protocols"),
+    "stats": ("graphrec.cli.stats", "load a data set, print the graph summary, write stats.json"),
+    "pop": ("graphrec.cli.pop", "evaluate the ItemPop baseline under both protocols"),
     "item2vec": (
-        "graphrec.tasks.item2vec",
+        "graphrec.cli.item2vec",
         "movie graph -> weighted node2vec walks -> skip-gram; similar movies, UMAP map",
     ),
     "features": (
-        "graphrec.tasks.features",
+        "graphrec.cli.features",
         "feature MLP on user/movie attributes: rating RMSE/MAE or ranking HR/NDCG",
     ),
     "explain": (
-        "graphrec.tasks.features",
+        "graphrec.cli.features",
         "explain a feature-MLP prediction with Captum, SHAP and LIME; compare them",
     ),
-    "gmf": ("graphrec.tasks.ncf", "train GMF (He et al. 2017) on the rates edges; run folder"),
-    "mlp": ("graphrec.tasks.ncf", "train the NCF MLP on the rates edges; run folder"),
-    "neumf": ("graphrec.tasks.ncf", "train NeuMF (GMF + MLP; --pretrain from both); run folder"),
+    "gmf": ("graphrec.cli.ncf", "train GMF (He et al. 2017) on the rates edges; run folder"),
+    "mlp": ("graphrec.cli.ncf", "train the NCF MLP on the rates edges; run folder"),
+    "neumf": ("graphrec.cli.ncf", "train NeuMF (GMF + MLP; --pretrain from both); run folder"),
     "sweep": (
-        "graphrec.tasks.ncf",
+        "graphrec.cli.ncf",
         "NCF predictive-factor sweep 8/16/32/64: sweep.png, sweep.csv/.md, ordering check",
     ),
     "attention": (
-        "graphrec.tasks.attention",
+        "graphrec.cli.attention",
         "train attention-NCF; run folder plus attention.png (mean attention weights)",
     ),
     "lightgcn": (
-        "graphrec.tasks.lightgcn",
+        "graphrec.cli.lightgcn",
         "train LightGCN (BPR) over the train edges; run folder",
     ),
-    "bpr": ("graphrec.tasks.bpr", "train the BPR-MF baseline; run folder"),
+    "bpr": ("graphrec.cli.bpr", "train the BPR-MF baseline; run folder"),
     "benchmark": (
-        "graphrec.tasks.benchmark",
+        "graphrec.cli.benchmark",
         "every model x N seeds, sampled and full: benchmark.csv/.md/.png",
     ),
 }

@@ -23,8 +23,8 @@ import argparse
 import time
 from typing import Any
 
+from graphrec.cli.common import at_least, log, non_negative, positive
 from graphrec.runs import RunDir, evaluate_all
-from graphrec.tasks.common import at_least, log, non_negative, positive
 from graphrec.train import History, fit
 
 __all__ = [

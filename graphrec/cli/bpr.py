@@ -1,13 +1,13 @@
 """``--task bpr``: the BPR-MF baseline (:class:`graphrec.models.bpr.BPRMF`).
 
 Pairwise (BPR) training on the split's train ``rates`` edges with its own defaults
-(``graphrec.tasks.lightgcn.DEFAULTS["bpr"]``); writes the usual run folder (config.json,
+(``graphrec.cli.lightgcn.DEFAULTS["bpr"]``); writes the usual run folder (config.json,
 metrics.json, history.csv, curves.png, model/).
 """
 
 from __future__ import annotations
 
-from graphrec.tasks import lightgcn
+from graphrec.cli import lightgcn
 
 __all__ = ["add_arguments", "run"]
 
