@@ -6,7 +6,7 @@
         [--out experiments/results/README_results.md]
 
 Reads ``benchmark.csv`` (the per-seed rows behind ``benchmark.md``; the means and standard
-deviations are recomputed with the same code, :func:`graphrec.cli.benchmark.summarise`) and
+deviations are recomputed with the same code, :func:`graphrec.benchmark.summarise`) and
 ``metrics.json`` (settings, wall time), and the RecBole peer runs
 ``experiments/results/recbole_<model>_<protocol>.json`` written by
 ``experiments/peers/recbole_run.py`` on this machine, beside the RecBole figures quoted in
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
-from graphrec.cli.benchmark import agreement, markdown_table, summarise  # noqa: E402
+from graphrec.benchmark import agreement, markdown_table, summarise  # noqa: E402
 
 #: RecBole model -> our model name in the benchmark
 PEERS = {"Pop": "ItemPop", "BPR": "BPR-MF", "NeuMF": "NeuMF", "LightGCN": "LightGCN"}

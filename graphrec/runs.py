@@ -54,7 +54,7 @@ class RunDir:
             {
                 "task": self.task,
                 "seed": seed,
-                "config": config,
+                "config": {k: v for k, v in config.items() if not k.startswith("_")},
                 "versions": package_versions(),
                 "command": sys.argv,
                 "created": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -66,6 +66,19 @@ class RunDir:
 
     def write_json(self, name: str, obj: Any) -> Path:
         return write_json(self.path / name, obj)
+
+    def files(self) -> list[str]:
+        """The files in the folder now (relative paths, sorted; hidden files left out)."""
+        return sorted(
+            str(p.relative_to(self.path))
+            for p in self.path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.parts)
+        )
+
+    def report(self, out=None) -> None:
+        """Print the folder and the files actually in it (on standard output)."""
+        listed = ", ".join(self.files())
+        print(f"wrote {self.path}/: {listed}", file=out or sys.stdout)
 
 
 def created_count() -> int:

@@ -1,56 +1,202 @@
-"""One fit loop for every trainable recommender.
+"""One way to train: a typed :class:`TrainConfig` and one fit loop for every trainable model.
 
-``fit(model, split, objective="bce")`` trains a pointwise model (binary cross-entropy with
-logits on train positives plus ``num_negatives`` uniform negatives per positive, redrawn
-every epoch); ``objective="bpr"`` trains a pairwise model (Bayesian personalised ranking on
-(user, positive, negative) triples). Both use Adam, validate every ``eval_every`` epochs under
-the ``sampled`` protocol (or ``full``), stop early on NDCG@K with ``patience`` and restore the
-best weights. One ``seed`` fixes initialisation-independent randomness (negatives, shuffling,
-dropout); seed the model's initialisation yourself (``torch.manual_seed``) before building it.
+``fit(model, split, config)`` (or ``model.fit(split, config)``) trains ``model`` with the
+objective it declares (``model.fit_objective``):
 
-A model may define ``loss(users, movies, labels)`` (pointwise) or
-``bpr_loss(users, positives, negatives)`` (pairwise) to replace the default loss, e.g. to add
-regularisation; otherwise the loop scores pairs with ``model.forward(users, movies)`` when the
-model defines one (the unchecked training path of e.g. :mod:`graphrec.models.ncf`, which skips
-the per-step index validation of ``score``) and with ``model.score`` otherwise.
+- ``bce`` (pointwise): binary cross-entropy with logits on train positives plus
+  ``num_negatives`` uniform negatives per positive, redrawn every epoch;
+- ``bpr`` (pairwise): Bayesian personalised ranking on (user, positive, negative) triples;
+- ``rating``: mean squared error on the train ratings (the feature MLP's rating objective).
 
-Speed (CPU): each epoch's examples are drawn in one vectorised call (no per-sample Python),
-then walked in slices of ``batch_size``; the running loss stays a tensor (no per-step
-synchronisation) and Adam uses its fused CPU kernel where torch has one. ``History`` records
-per epoch the train seconds, the validation seconds and the wall time since ``fit`` began
-(``elapsed``, train + validation), so time-to-quality can be read off it.
+The model owns its loss and its validation through hooks with defaults here: ``loss(users,
+movies, labels)`` / ``bpr_loss(users, positives, negatives)`` / ``rating_loss(users, movies,
+ratings)`` replace the default losses (e.g. to add regularisation), ``validation(split, config)``
+replaces the default validation (NDCG@K under ``eval_protocol``; higher is better), and
+``before_fit(split, config)`` runs once before the first epoch. Every model trains with Adam,
+validates every ``eval_every`` epochs, stops early after ``patience`` validations without a
+better score and keeps its best weights.
+
+**Defaults.** Every field of :class:`TrainConfig` left ``None`` takes, in order, the value
+:mod:`graphrec.presets` gives for (model, data set), the model's own
+``training_defaults()`` and :data:`TRAIN_DEFAULTS`; :meth:`TrainConfig.resolve` shows the result,
+which ``History.config`` records. So ``model.fit(split)`` trains with the best settings known for
+that model, and ``model.fit(split, TrainConfig(epochs=5))`` changes the epochs alone.
+
+**Seeds.** ``seed`` fixes negatives, shuffling and dropout; a model's initial weights come from
+its constructor's ``seed``. Same seed, same machine: same numbers.
+
+**Speed (CPU).** Each epoch's examples are drawn in one vectorised call, then walked in slices
+of ``batch_size``; the running loss stays a tensor (no per-step synchronisation) and Adam uses
+its fused CPU kernel where torch has one. ``History`` records per epoch the train seconds, the
+validation seconds and the wall time since ``fit`` began (``elapsed``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from graphrec.data.sampling import PairwiseSampler, PointwiseSampler
+from graphrec.data.sampling import PairwiseSampler, PointwiseSampler, RatingSampler
 from graphrec.data.split import InteractionSplit
 from graphrec.evaluate import evaluate
 from graphrec.io import resolve_device, seed_everything
 
-__all__ = ["History", "fit"]
+__all__ = [
+    "TrainConfig",
+    "TRAIN_DEFAULTS",
+    "History",
+    "fit",
+    "ranking_validation",
+    "progress_enabled",
+    "OBJECTIVES",
+]
+
+OBJECTIVES = ("bce", "bpr", "rating")
+
+#: the last fallback of every training field (a model's ``training_defaults()`` and the presets
+#: come first; see :meth:`TrainConfig.resolve`)
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "epochs": 20,
+    "batch_size": 4096,
+    "lr": 5e-3,
+    "weight_decay": 0.0,
+    "lr_decay": 1.0,
+    "num_negatives": 4,
+    "patience": 5,
+    "eval_k": 10,
+    "eval_protocol": "sampled",
+    "eval_every": 1,
+}
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; ``None`` means "the model's default" (see the module
+    docstring).
+
+    Args:
+        epochs: maximum number of epochs.
+        batch_size: examples per optimiser step.
+        lr: Adam learning rate.
+        weight_decay: Adam L2 penalty.
+        lr_decay: multiply the learning rate by this after every epoch (1: constant).
+        num_negatives: negatives per positive (``bce``) or per triple's positive (``bpr``).
+        patience: validations without a better score before stopping; 0 never stops.
+        eval_k: the K of HR@K / NDCG@K used for validation.
+        eval_protocol: ``sampled`` (1 + 99 candidates) or ``full`` for validation.
+        eval_every: validate every this many epochs (the last epoch is always validated).
+        seed: seeds negatives, shuffling and dropout (default 0).
+        device: ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
+        progress: a progress bar; ``None`` (default) shows one only on a terminal.
+        threads: torch intra-op threads (``None``: torch's choice).
+    """
+
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    lr_decay: float | None = None
+    num_negatives: int | None = None
+    patience: int | None = None
+    eval_k: int | None = None
+    eval_protocol: str | None = None
+    eval_every: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    progress: bool | None = None
+    threads: int | None = None
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (unknown names raise ``TypeError``)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """From :meth:`to_dict`'s output (e.g. a run's ``config.json``); unknown keys raise."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {unknown}; known: {sorted(names)}")
+        return cls(**d)
+
+    def resolve(self, model: Any, dataset: str | None = None) -> TrainConfig:
+        """Every ``None`` field filled from the presets of ``(model, dataset)``, the model's
+        ``training_defaults()`` and :data:`TRAIN_DEFAULTS`, then checked."""
+        from graphrec.presets import train_preset
+
+        own = model.training_defaults() if hasattr(model, "training_defaults") else {}
+        preset = train_preset(type(model).__name__, dataset)
+        filled = {}
+        for key, fallback in TRAIN_DEFAULTS.items():
+            value = getattr(self, key)
+            if value is None:
+                value = preset.get(key, own.get(key, fallback))
+            filled[key] = value
+        out = self.replace(**filled)
+        out.check()
+        return out
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first field out of range."""
+        rules = {
+            "epochs": lambda v: v is None or v >= 1,
+            "batch_size": lambda v: v is None or v >= 1,
+            "lr": lambda v: v is None or v > 0,
+            "weight_decay": lambda v: v is None or v >= 0,
+            "lr_decay": lambda v: v is None or 0 < v <= 1,
+            "num_negatives": lambda v: v is None or v >= 1,
+            "patience": lambda v: v is None or v >= 0,
+            "eval_k": lambda v: v is None or v >= 1,
+            "eval_protocol": lambda v: v is None or v in ("sampled", "full"),
+            "eval_every": lambda v: v is None or v >= 1,
+            "seed": lambda v: v >= 0,
+            "threads": lambda v: v is None or v >= 1,
+        }
+        for key, ok in rules.items():
+            if not ok(getattr(self, key)):
+                raise ValueError(
+                    f"TrainConfig.{key}={getattr(self, key)!r} is out of range "
+                    f"(epochs, batch_size, num_negatives, eval_k, eval_every >= 1; lr > 0; "
+                    f"lr_decay in (0, 1]; patience >= 0, 0 never stops; eval_protocol "
+                    f"'sampled' or 'full')"
+                )
+
+
+def progress_enabled(progress: bool | None) -> bool:
+    """``progress`` itself, or (``None``) whether standard error is a terminal: progress bars
+    in a piped log are noise."""
+    if progress is not None:
+        return bool(progress)
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 @dataclass
 class History:
-    """Per-epoch records: ``epoch``, ``loss``, ``seconds`` (training only), ``sample_seconds``
-    (drawing the epoch's negatives, part of ``seconds``), ``valid_hr@k``, ``valid_ndcg@k``,
-    ``eval_seconds`` and ``elapsed`` (wall seconds since ``fit`` began, at the end of the
-    epoch's validation)."""
+    """Per-epoch records: ``epoch``, ``loss``, ``lr``, ``seconds`` (training only),
+    ``sample_seconds`` (drawing the epoch's examples, part of ``seconds``), the validation
+    fields (``valid_hr@k``, ``valid_ndcg@k``; ``valid_rmse``, ``valid_mae`` for ratings),
+    ``eval_seconds`` and ``elapsed`` (wall seconds since ``fit`` began). ``config`` is the
+    resolved :class:`TrainConfig` as a dict; ``selection`` names what the best epoch was chosen
+    on."""
 
     epochs: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_score: float = float("-inf")
     train_seconds: float = 0.0
     stopped_early: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+    objective: str = ""
+    selection: str = ""
 
     @property
     def epoch_seconds(self) -> list[float]:
@@ -78,6 +224,8 @@ class History:
 
     def summary(self) -> dict:
         return {
+            "objective": self.objective,
+            "selection": self.selection,
             "best_epoch": self.best_epoch,
             "best_valid_score": self.best_score,
             "epochs_run": len(self.epochs),
@@ -91,70 +239,58 @@ class History:
 def fit(
     model: torch.nn.Module,
     split: InteractionSplit,
+    config: TrainConfig | None = None,
     *,
-    objective: str = "bce",
-    epochs: int = 20,
-    batch_size: int = 4096,
-    lr: float = 5e-3,
-    weight_decay: float = 0.0,
-    num_negatives: int = 4,
-    patience: int | None = 5,
-    k: int = 10,
-    eval_protocol: str = "sampled",
-    eval_every: int = 1,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    progress: bool = True,
     optimizer: torch.optim.Optimizer | None = None,
-    lr_decay: float = 1.0,
+    **overrides: Any,
 ) -> History:
-    """Train ``model`` on ``split`` and return its :class:`History`.
+    """Train ``model`` on ``split`` and return its :class:`History` (best weights restored).
 
     Args:
-        objective: ``bce`` (pointwise) or ``bpr`` (pairwise).
-        epochs: maximum number of epochs (default 20).
-        batch_size: examples per optimiser step (default 4096; large batches are much
-            faster per epoch on CPU than the 256 of the NCF paper, see DESIGN.md).
-        lr: Adam learning rate (default 5e-3).
-        weight_decay: Adam L2 penalty (default 0).
-        num_negatives: negatives per positive (bce) or per triple positive (bpr).
-        patience: epochs without a better valid NDCG@K before stopping (None: never stop).
-        k: the K of HR@K / NDCG@K used for validation.
-        eval_protocol: ``sampled`` (default) or ``full`` for validation.
-        eval_every: validate every this many epochs (the last epoch is always validated).
-        seed: seeds negatives, shuffling and dropout.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        progress: show a tqdm progress bar.
+        model: a :class:`~graphrec.models.base.Recommender` (or any module with ``score``).
+        split: the interaction split; its valid stage selects the best epoch.
+        config: the settings (default: all of the model's defaults).
         optimizer: use this optimiser instead of Adam(lr, weight_decay).
-        lr_decay: multiply the learning rate by this after every epoch (default 1: constant).
+        overrides: fields of :class:`TrainConfig` to change (``fit(m, s, epochs=3)``).
     """
-    if objective not in ("bce", "bpr"):
-        raise ValueError(f"objective must be 'bce' or 'bpr', not {objective!r}")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError("epochs and batch_size must be positive")
-    dev = resolve_device(device)
+    config = (config or TrainConfig()).replace(**overrides)
+    ids = getattr(split, "ids", None)
+    cfg = config.resolve(model, ids.dataset if ids is not None else None)
+    objective = getattr(model, "fit_objective", "bce")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"{type(model).__name__}.fit_objective must be one of {OBJECTIVES}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dev = resolve_device(cfg.device)
     model.to(dev)
-    gen = seed_everything(seed)
-    sampler = (
-        PointwiseSampler(split, num_negatives)
-        if objective == "bce"
-        else PairwiseSampler(split, num_negatives)
-    )
-    if not 0.0 < lr_decay <= 1.0:
-        raise ValueError(f"lr_decay must be in (0, 1], not {lr_decay}")
-    opt = optimizer or _adam(model, lr, weight_decay)
+    gen = seed_everything(cfg.seed)
+    if objective == "bce":
+        sampler = PointwiseSampler(split, cfg.num_negatives)
+    elif objective == "bpr":
+        sampler = PairwiseSampler(split, cfg.num_negatives)
+    else:
+        sampler = RatingSampler(split)
     if hasattr(model, "remember_seen"):
         model.remember_seen(split)
-    pair_score = _pair_scorer(model)
-    hist = History()
-    best_state = None
-    bad = 0
+    if hasattr(model, "before_fit"):
+        model.before_fit(split, cfg)
+    opt = optimizer or _adam(model, cfg.lr, cfg.weight_decay)
+    step_loss = _loss_function(model, objective)
+    if hasattr(model, "validation"):
+        validate = model.validation
+    else:
+        validate = functools.partial(ranking_validation, model)
+    hist = History(config=cfg.to_dict(), objective=objective)
+    best_state, bad = None, 0
+    from tqdm.auto import tqdm
+
     bar = tqdm(
-        range(1, epochs + 1),
+        range(1, cfg.epochs + 1),
         desc=f"train {type(model).__name__}",
         unit="epoch",
-        disable=not progress,
+        disable=not progress_enabled(cfg.progress),
         leave=False,
+        dynamic_ncols=True,
     )
     t_start = time.perf_counter()
     for epoch in bar:
@@ -163,18 +299,9 @@ def fit(
         a, b, c = (t.to(dev) for t in sampler.epoch(gen))
         t_sampled = time.perf_counter()
         total, n = torch.zeros((), device=dev), a.numel()
-        for s in range(0, n, batch_size):
-            ba, bb, bc = a[s : s + batch_size], b[s : s + batch_size], c[s : s + batch_size]
-            if objective == "bce":
-                if hasattr(model, "loss"):
-                    loss = model.loss(ba, bb, bc)
-                else:
-                    loss = F.binary_cross_entropy_with_logits(pair_score(ba, bb), bc)
-            else:
-                if hasattr(model, "bpr_loss"):
-                    loss = model.bpr_loss(ba, bb, bc)
-                else:
-                    loss = -F.logsigmoid(pair_score(ba, bb) - pair_score(ba, bc)).mean()
+        for s in range(0, n, cfg.batch_size):
+            ba, bb, bc = (t[s : s + cfg.batch_size] for t in (a, b, c))
+            loss = step_loss(ba, bb, bc)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -186,31 +313,57 @@ def fit(
             "seconds": time.perf_counter() - t0,
             "sample_seconds": t_sampled - t0,
         }
-        if lr_decay != 1.0:
+        if cfg.lr_decay != 1.0:
             for group in opt.param_groups:
-                group["lr"] *= lr_decay
-        if epoch % eval_every == 0 or epoch == epochs:
-            m = evaluate(model, split, "valid", eval_protocol, k=k, seed=seed)
-            record[f"valid_hr@{k}"] = m[f"hr@{k}"]
-            record[f"valid_ndcg@{k}"] = m[f"ndcg@{k}"]
-            record["eval_seconds"] = m["seconds"]
-            score = m[f"ndcg@{k}"]
+                group["lr"] *= cfg.lr_decay
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+            t1 = time.perf_counter()
+            score, fields, hist.selection = validate(split, cfg)
+            record.update(fields)
+            record["eval_seconds"] = time.perf_counter() - t1
             if score > hist.best_score:
                 hist.best_score, hist.best_epoch, bad = score, epoch, 0
                 best_state = {key: v.detach().clone() for key, v in model.state_dict().items()}
             else:
                 bad += 1
-            bar.set_postfix(loss=f"{record['loss']:.4f}", ndcg=f"{score:.4f}")
+            bar.set_postfix(loss=f"{record['loss']:.4f}", valid=f"{score:.4f}")
         record["elapsed"] = time.perf_counter() - t_start
         hist.epochs.append(record)
-        if patience is not None and bad >= patience:
+        if cfg.patience and bad >= cfg.patience:
             hist.stopped_early = True
             break
+    bar.close()
     hist.train_seconds = time.perf_counter() - t_start
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     return hist
+
+
+def ranking_validation(model, split, cfg: TrainConfig) -> tuple[float, dict, str]:
+    """The default validation: ``(score, record fields, what was selected on)`` with score
+    NDCG@K on valid under ``eval_protocol`` (HR@K recorded too)."""
+    k = cfg.eval_k
+    m = evaluate(model, split, "valid", cfg.eval_protocol, k=k, seed=cfg.seed)
+    fields = {f"valid_hr@{k}": m[f"hr@{k}"], f"valid_ndcg@{k}": m[f"ndcg@{k}"]}
+    selection = f"valid ndcg@{k} ({cfg.eval_protocol}), best weights restored"
+    return m[f"ndcg@{k}"], fields, selection
+
+
+def _loss_function(model, objective: str):
+    """The model's loss hook for ``objective``, or the default loss on its pair scores."""
+    pair_score = _pair_scorer(model)
+    if objective == "bce":
+        if hasattr(model, "loss"):
+            return model.loss
+        return lambda u, m, y: F.binary_cross_entropy_with_logits(pair_score(u, m), y)
+    if objective == "bpr":
+        if hasattr(model, "bpr_loss"):
+            return model.bpr_loss
+        return lambda u, p, n: -F.logsigmoid(pair_score(u, p) - pair_score(u, n)).mean()
+    if hasattr(model, "rating_loss"):
+        return model.rating_loss
+    return lambda u, m, r: F.mse_loss(pair_score(u, m), r)
 
 
 def _adam(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -227,30 +380,3 @@ def _pair_scorer(model: torch.nn.Module):
     if type(model).forward is not torch.nn.Module.forward:
         return model
     return model.score
-
-
-def fit_settings(
-    model,
-    split: InteractionSplit,
-    settings: dict[str, Any],
-    objective: str,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    progress: bool = True,
-) -> History:
-    """:func:`fit` with a model family's settings dict (keys ``epochs``, ``batch_size``, ``lr``,
-    ``negatives``, ``patience``; other keys are the family's own and ignored), as the tasks'
-    ``DEFAULTS`` and the benchmark's settings hold them."""
-    return fit(
-        model,
-        split,
-        objective=objective,
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        lr=settings["lr"],
-        num_negatives=settings["negatives"],
-        patience=settings["patience"],
-        seed=seed,
-        device=device,
-        progress=progress,
-    )

@@ -1,10 +1,12 @@
 """The shared contract test every model's tests subclass (after implicit's test mixin).
 
 Subclass :class:`ContractTests` and define ``make_model(self, split)`` returning a fitted
-model. The graph is a checkerboard (:func:`graphrec.data.synthetic.checkerboard_graph`): each
-user's two held-out movies are the only unseen movies of its own block, so a personalised
-model must put exactly those two first. Non-personalised models override
-``test_known_answer``.
+model (trained with ``model.fit(split, ...)``, e.g. by :func:`fit_checkerboard`). The graph is
+a checkerboard (:func:`graphrec.data.synthetic.checkerboard_graph`): each user's two held-out
+movies are the only unseen movies of its own block, so a personalised model must put exactly
+those two first. Its raw ids are shifted away from the node indices (user ``i`` is raw id
+``1000 + i``, movie ``j`` raw id ``5000 + j``), so a model that confused the two would fail.
+Non-personalised models override ``test_known_answer``.
 """
 
 from __future__ import annotations
@@ -15,24 +17,41 @@ import torch
 from graphrec.data import UnknownUserError, temporal_split
 from graphrec.data.synthetic import checkerboard_graph
 from graphrec.evaluate import evaluate
+from graphrec.train import TrainConfig
+
+USER_OFFSET, MOVIE_OFFSET = 1000, 5000
 
 
-def fit_checkerboard(model, split, objective="bpr", epochs=40, batch_size=64, lr=0.05):
-    """Train a model on the checkerboard with validation under ``full`` at K = 2."""
-    from graphrec.train import fit
+def shifted_checkerboard(num_blocks: int = 4, block_size: int = 8):
+    """The checkerboard graph with raw user id = index + 1000, raw movie id = index + 5000."""
+    data = checkerboard_graph(num_blocks, block_size)
+    data["user"].raw_id = torch.arange(data["user"].num_nodes) + USER_OFFSET
+    data["movie"].raw_id = torch.arange(data["movie"].num_nodes) + MOVIE_OFFSET
+    return data
 
-    return fit(
-        model,
-        split,
-        objective=objective,
+
+def fit_checkerboard(model, split, epochs=40, batch_size=64, lr=0.05, **overrides):
+    """``model.fit(split, ...)`` on the checkerboard, validated under ``full`` at K = 2, never
+    stopping early; returns the model (its history in ``model.history``). The other settings
+    are pinned (4 negatives per positive, no weight decay, constant lr) so that the result does
+    not move with a model's training defaults."""
+    config = TrainConfig(
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        weight_decay=0.0,
+        lr_decay=1.0,
+        num_negatives=4,
+        patience=0,
+        eval_k=2,
         eval_protocol="full",
-        k=2,
-        patience=None,
         progress=False,
     )
+    out = model.fit(split, config, **overrides)
+    assert out is model, "fit returns the model"
+    hist = model.history
+    assert hist is not None and len(hist.epochs) == hist.config["epochs"] == epochs
+    return model
 
 
 class ContractTests:
@@ -49,7 +68,7 @@ class ContractTests:
     def split(self):
         cls = type(self)
         if "_split" not in cls.__dict__:
-            cls._split = temporal_split(checkerboard_graph(self.num_blocks, self.block_size))
+            cls._split = temporal_split(shifted_checkerboard(self.num_blocks, self.block_size))
         return cls._split
 
     @pytest.fixture
@@ -72,17 +91,27 @@ class ContractTests:
 
     def test_recommend_excludes_train_movies(self, model, split):
         users = torch.arange(split.num_users)
-        ids, scores = model.recommend(users, k=5)
+        ids, scores = model.recommend_indices(users, k=5)
         assert ids.shape == scores.shape == (split.num_users, 5)
         assert (scores[:, :-1] >= scores[:, 1:]).all(), "recommendations must be best first"
         seen = set(zip(split.train[0].tolist(), split.train[1].tolist(), strict=True))
         for u in range(split.num_users):
             assert not any((u, m) in seen for m in ids[u].tolist())
-        ids_all, _ = model.recommend(users, k=5, exclude_seen=False)
+        ids_all, _ = model.recommend_indices(users, k=5, exclude_seen=False)
         assert ids_all.shape == (split.num_users, 5)
 
+    def test_recommend_takes_and_returns_raw_ids(self, model, split):
+        assert model.ids == split.ids, "fit(split) takes the split's id maps"
+        raw_users = [USER_OFFSET + u for u in range(split.num_users)]
+        movies, scores = model.recommend(raw_users, k=5)
+        top, top_scores = model.recommend_indices(torch.arange(split.num_users), k=5)
+        assert torch.equal(movies, top + MOVIE_OFFSET)
+        torch.testing.assert_close(scores, top_scores)
+        one, _ = model.recommend(USER_OFFSET + 3, k=5)  # one raw id
+        assert torch.equal(one.view(-1), movies[3])
+
     def test_known_answer(self, model, split):
-        ids, _ = model.recommend(torch.arange(split.num_users), k=2)
+        ids, _ = model.recommend_indices(torch.arange(split.num_users), k=2)
         held = {
             u: {int(split.valid[1, i]), int(split.test[1, i])}
             for i, u in enumerate(split.test[0].tolist())
@@ -93,10 +122,13 @@ class ContractTests:
         assert metrics["hr@2"] >= self.known_answer_min
 
     def test_unknown_user_is_a_clear_error(self, model, split):
-        with pytest.raises(UnknownUserError, match=str(split.num_users + 5)):
-            model.recommend([split.num_users + 5], k=3)
+        with pytest.raises(UnknownUserError, match=f"user index {split.num_users + 5}"):
+            model.recommend_indices([split.num_users + 5], k=3)
         with pytest.raises(UnknownUserError, match=f"0..{split.num_users - 1}"):
             model.score_all(torch.tensor([-1]))
+        # a node index is not a raw id: the error names the id and the data set
+        with pytest.raises(UnknownUserError, match=r"user 5 is not in checkerboard"):
+            model.recommend([5], k=3)
 
     def test_save_load_round_trip(self, model, split, tmp_path):
         from graphrec.models.base import Recommender
@@ -104,7 +136,12 @@ class ContractTests:
         model.save(tmp_path / "m")
         again = Recommender.load(tmp_path / "m")
         assert type(again) is type(model)
+        assert again.ids == model.ids == split.ids, "the checkpoint keeps the id maps"
         users = torch.arange(split.num_users)
         with torch.no_grad():
             torch.testing.assert_close(again.score_all(users), model.score_all(users))
-        assert torch.equal(again.recommend(users, k=3)[0], model.recommend(users, k=3)[0])
+        assert torch.equal(
+            again.recommend_indices(users, k=3)[0], model.recommend_indices(users, k=3)[0]
+        )
+        raw_users = split.ids.users
+        assert torch.equal(again.recommend(raw_users, k=3)[0], model.recommend(raw_users, k=3)[0])

@@ -8,7 +8,7 @@ from graphrec.models.attention_ncf import AttentionNCF
 from contract import ContractTests, fit_checkerboard
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-BCE = {"objective": "bce", "batch_size": 128, "lr": 0.01}
+BCE = {"batch_size": 128, "lr": 0.01}  # AttentionNCF.fit_objective is "bce"
 
 
 class TestAttentionNCFContract(ContractTests):
@@ -57,6 +57,7 @@ def test_bce_loss_decreases():
     split = temporal_split(checkerboard_graph(4, 8))
     torch.manual_seed(0)
     model = AttentionNCF(split.num_users, split.num_movies, 16, 2, hidden=(32, 16))
-    hist = fit_checkerboard(model, split, epochs=8, **BCE)
+    assert AttentionNCF.fit_objective == "bce"
+    hist = fit_checkerboard(model, split, epochs=8, **BCE).history
     losses = [e["loss"] for e in hist.epochs]
     assert losses[-1] < losses[0] - 0.05

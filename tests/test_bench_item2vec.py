@@ -1,13 +1,15 @@
-"""experiments/bench_item2vec.py runs end to end and computes its ratios from what it measured.
+"""experiments/benchmarks/bench_item2vec.py runs end to end (as a subprocess, the way it is
+used) and computes its ratios from what it measured.
 
 The peer environment (pecanpy, gensim) is not part of the test setup: one test runs graphrec
-alone, the other stands a fixed peer answer in for pecanpy, so that the ratio arithmetic is
-checked against numbers known in advance.
+alone, the others stand a fixed peer answer in for pecanpy, so that the ratio arithmetic is
+checked against numbers known in advance, and check how the peers' python is found.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -15,19 +17,24 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "experiments" / "bench_item2vec.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks" / "bench_item2vec.py"
 SMALL = ["--nodes", "60", "--num-edges", "300", "--blocks", "3", "--repeats", "1"]
+PEER_ENV = "GRAPHREC_PEERS_PYTHON"
 
 
-def _run(tmp_path: Path, *extra: str) -> tuple[dict, str]:
+def _run(tmp_path: Path, *extra: str, peer_env: str | None = None) -> tuple[dict, str]:
+    """Run the script; ``peer_env``: the value of $GRAPHREC_PEERS_PYTHON (None: unset)."""
     out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k != PEER_ENV}
+    if peer_env is not None:
+        env[PEER_ENV] = peer_env
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), *SMALL, "--skip-skipgram", "--out", str(out), *extra],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(out.read_text()), proc.stdout
@@ -67,11 +74,16 @@ PEER = {
 }
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in peer is a shell script")
-def test_ratios_use_the_peer_numbers(tmp_path):
+def _fake_peer(tmp_path: Path) -> Path:
     fake = tmp_path / "fake-python"
     fake.write_text(f"#!/bin/sh\necho '{json.dumps(PEER)}'\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in peer is a shell script")
+def test_ratios_use_the_peer_numbers(tmp_path):
+    fake = _fake_peer(tmp_path)
     result, stdout = _run(tmp_path, "--peer-python", str(fake), "--pq", "2,0.5")
     (w,) = result["walks"]
     ours, ratio = w["ours"], w["ratio"]
@@ -84,3 +96,20 @@ def test_ratios_use_the_peer_numbers(tmp_path):
     assert ratio["build_s_vs_preprocess_s"] == pytest.approx(ours["build_s"] / 10.5)
     assert result["versions"]["peer_pecanpy"] == "fake"
     assert "tables + walks" in stdout and "(tables 1.8s)" in stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in peer is a shell script")
+def test_the_peer_python_comes_from_the_environment(tmp_path):
+    fake = _fake_peer(tmp_path)
+    result, _ = _run(tmp_path, "--pq", "1,1", peer_env=str(fake))
+    (w,) = result["walks"]
+    assert w["peer"]["peer"] == "pecanpy.PreComp" and w["ratio"] is not None
+    assert result["config"]["peer_python"] == str(fake)
+
+
+def test_without_a_peer_python_it_says_where_to_give_one(tmp_path):
+    missing = str(tmp_path / "no-such-python")
+    result, stdout = _run(tmp_path, "--skip-walks", peer_env=missing)
+    assert result["walks"] == [] and result["skipgram"] is None  # graphrec alone: a result
+    assert f"peer environment {missing} does not exist; reporting graphrec alone" in stdout
+    assert "--peer-python" in stdout and PEER_ENV in stdout

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from graphrec.cli import benchmark
+from graphrec import benchmark
 from graphrec.data import temporal_split
 from graphrec.data.synthetic import synthetic_graph
+from graphrec.presets import MODELS
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -34,30 +35,38 @@ EVERY_MODEL = [
 
 
 def test_registry_lists_every_model_of_the_issue():
-    assert sorted(benchmark.BUILDERS) == sorted(EVERY_MODEL)
+    assert sorted(MODELS) == sorted(EVERY_MODEL)
 
 
-def test_benchmark_item2vec_takes_the_projection_chosen_on_valid_ndcg(monkeypatch):
-    from graphrec.cli import item2vec as task
+def test_benchmark_models_are_the_library_models_with_the_data_set_presets(monkeypatch):
+    """No setting is the benchmark's own: a row is built by presets.build_model (class
+    defaults, then the (model, data set) presets) and fitted with the model's own defaults."""
+    from graphrec.presets import PRESETS, build_model, model_preset
 
-    seen = {}
+    # ML-100K's movie graph for item2vec is a preset of the library, not of the benchmark
+    assert model_preset("Item2Vec", "ml-100k") == {"knn": 6, "mutual_weight": 4.0}
+    assert model_preset("Item2Vec", "synthetic") == {}
+    data = synthetic_graph(40, 250, 800, seed=4)
+    split = temporal_split(data)
+    monkeypatch.setitem(
+        PRESETS, ("BPRMF", "synthetic"), {"model": {"embedding_dim": 8}, "train": {"epochs": 1}}
+    )
+    model, seconds = benchmark.train_one("BPR-MF", split, data, 3, progress=False)
+    assert model.hparams["embedding_dim"] == 8 and model.history.config["epochs"] == 1
+    assert model.history.config["seed"] == 3 and model.history.config["batch_size"] == 2048
+    assert model.meta["training"]["epochs_run"] == 1 and seconds > 0
+    # the benchmark's FeatureMLP row ranks; the class name alone is the rating model
+    ranking, _ = benchmark.train_one("FeatureMLP", split, data, 0, progress=False, max_epochs=1)
+    assert ranking.objective == "ranking"
+    assert build_model("FeatureMLP", split, data).objective == "rating"
 
-    def fake_train(split, cfg, device="cpu"):
-        seen.update(knn=cfg.knn, mutual_weight=cfg.mutual_weight, dataset=cfg.dataset)
-        raise RuntimeError("stop here")
 
-    monkeypatch.setattr(task, "train_item2vec", fake_train)
-    with pytest.raises(RuntimeError, match="stop here"):
-        benchmark.BUILDERS["item2vec"](None, None, 0, "cpu", False)
-    # not ML-100K's similar-movie default (top 6 x4), whatever data set it is given
-    assert (seen["knn"], seen["mutual_weight"]) == (10, 10.0)
-
-
-def test_every_builder_trains_and_is_scored_under_both_protocols():
+@pytest.mark.parametrize("name", EVERY_MODEL)
+def test_every_model_trains_and_is_scored_under_both_protocols(name):
     data = synthetic_graph(50, 300, 1500, seed=5)
     split = temporal_split(data)
-    rows = benchmark.run_benchmark(split, data, EVERY_MODEL, [0], progress=False, max_epochs=1)
-    assert [r["model"] for r in rows] == EVERY_MODEL
+    rows = benchmark.run_benchmark(split, data, [name], [0], progress=False, max_epochs=1)
+    assert [r["model"] for r in rows] == [name]
     for r in rows:
         for col in benchmark.metric_columns(10):
             assert 0.0 <= r[col] <= 1.0, (r["model"], col)

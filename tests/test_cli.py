@@ -53,13 +53,59 @@ def test_unknown_task_and_dataset_are_usage_errors(cli, capsys):
     assert "invalid choice: 'ml-5k'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("task", ["pop", "gmf", "lightgcn", "item2vec", "benchmark"])
-def test_topk_below_one_is_a_usage_error(cli, task, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "task, option",
+    [
+        ("pop", "--eval-k"),
+        ("gmf", "--eval-k"),
+        ("lightgcn", "--eval-k"),
+        ("benchmark", "--eval-k"),
+        ("item2vec", "--topk"),  # the length of item2vec's printed lists
+    ],
+)
+def test_k_below_one_is_a_usage_error(cli, task, option, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        cli(["--task", task, "--topk", "0", "--out", str(tmp_path / "run")])
+        cli(["--task", task, option, "0", "--out", str(tmp_path / "run")])
     assert exc.value.code == 2
-    assert "argument --topk: must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert f"argument {option}: must be an integer >= 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("task", ["pop", "gmf", "lightgcn", "benchmark"])
+def test_topk_is_not_the_metrics_k_of_training_tasks(cli, task, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", task, "--topk", "5", "--out", str(tmp_path / "run")])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --topk" in capsys.readouterr().err
+
+
+def _help(cli, capsys, task: str) -> str:
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", task, "--help"])
+    assert exc.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+
+
+def test_model_options_come_from_the_constructor(cli, capsys):
+    import re
+
+    out = _help(cli, capsys, "gmf")
+    assert re.search(r"--embedding-dim EMBEDDING_DIM [^-]*\(default: 32\)", out)
+    assert "--factors" not in out and "--negatives " not in out
+    for opt in ("--num-negatives", "--eval-k", "--patience", "--epochs", "--threads"):
+        assert opt in out
+    assert re.search(r"--epochs EPOCHS maximum epochs \(default: 30\)", out)  # GMF's own
+    for other in ("--walk-length", "--knn", "--window", "--num-layers", "--topk"):
+        assert other not in out, other  # options of other models are not gmf's
+    neumf = _help(cli, capsys, "neumf")
+    assert re.search(r"--lr LR Adam learning rate \(default: 0\.01\)", neumf)
+    assert "--mlp-embedding-dim" in neumf and "--pretrain" in neumf
+    gcn = _help(cli, capsys, "lightgcn")
+    assert "--num-layers" in gcn and re.search(r"--batch-size [^-]*\(default: 8192\)", gcn)
+    attention = _help(cli, capsys, "attention")
+    assert "--residual, --no-residual" in attention
+    features = _help(cli, capsys, "features")
+    assert "--use-ids, --no-use-ids" in features and "--objective" in features
 
 
 @pytest.mark.parametrize(
@@ -68,7 +114,7 @@ def test_topk_below_one_is_a_usage_error(cli, task, tmp_path, capsys):
         # before parse-time checks: a ZeroDivisionError after training an epoch, a model
         # trained without negatives, --threads 0 silently ignored, errors after data loading
         ("gmf", ["--eval-every", "0"], "--eval-every: must be an integer >= 1, got 0"),
-        ("mlp", ["--negatives", "0"], "--negatives: must be an integer >= 1, got 0"),
+        ("mlp", ["--num-negatives", "0"], "--num-negatives: must be an integer >= 1, got 0"),
         ("neumf", ["--threads", "0"], "--threads: must be an integer >= 1, got 0"),
         ("mlp", ["--dropout", "2"], "--dropout: must be a number >= 0 and < 1, got 2.0"),
         ("attention", ["--dropout", "-0.1"], "--dropout: must be a number >= 0 and < 1"),
@@ -76,7 +122,7 @@ def test_topk_below_one_is_a_usage_error(cli, task, tmp_path, capsys):
         ("gmf", ["--lr", "-1"], "--lr: must be a number > 0, got -1.0"),
         ("gmf", ["--weight-decay", "inf"], "--weight-decay: must be a number >= 0, got inf"),
         ("neumf", ["--alpha", "1.5"], "--alpha: must be a number >= 0 and <= 1, got 1.5"),
-        ("lightgcn", ["--layers", "-1"], "--layers: must be an integer >= 0"),
+        ("lightgcn", ["--num-layers", "-1"], "--num-layers: must be an integer >= 0"),
         ("bpr", ["--reg", "-1"], "--reg: must be a number >= 0, got -1.0"),
         ("explain", ["--shap-samples", "0"], "--shap-samples: must be an integer >= 1, got 0"),
         ("benchmark", ["--seeds", "0"], "--seeds: must be an integer >= 1, got 0"),

@@ -53,9 +53,11 @@ def split(graph):
 
 @pytest.fixture(scope="module")
 def model(graph, split):
-    torch.manual_seed(0)
-    m = FeatureMLP.from_graph(graph, embedding_dim=8, layers=(16, 8))
-    m.fit(split, epochs=3, batch_size=256, lr=1e-2, eval_protocol=None, progress=False)
+    from graphrec.train import TrainConfig
+
+    m = FeatureMLP.from_graph(graph, embedding_dim=8, layers=(16, 8), seed=0)
+    m.fit(split, TrainConfig(epochs=3, batch_size=256, lr=1e-2, progress=False))
+    assert m.history.objective == "rating"
     return m.eval()
 
 
@@ -154,6 +156,21 @@ def test_cli_errors_unknown_user_movie_method_ambiguous_title(
     monkeypatch.setattr(task, "load_graph", lambda args: dup)
     assert run_cli([*base, *out, "--user", "1", "--movie", dup["movie"].title[4]]) == 2
     assert "is ambiguous" in capsys.readouterr().err
+
+
+def test_a_user_without_a_test_edge_gets_the_top_recommendation(model, split):
+    """``--user`` with no held-out movie: the edge is the user's top recommendation, found by
+    node index (``recommend`` takes raw ids; user index 5 is raw id 6 here)."""
+    import dataclasses
+
+    from graphrec.cli.features import _pick_edge
+
+    u = 5
+    no_test = dataclasses.replace(split, test=split.test[:, split.test[0] != u])
+    top, _ = model.recommend_indices([u], k=1)
+    assert _pick_edge(u, None, no_test, model) == (u, int(top[0, 0]))
+    raw_top, _ = model.recommend([split.ids.users[u]], k=1)
+    assert int(raw_top[0, 0]) == split.ids.movies[int(top[0, 0])]
 
 
 # ---------------------------------------------------------------------------- need the extra

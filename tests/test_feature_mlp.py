@@ -13,9 +13,9 @@ from graphrec.data.movielens import Tables
 from graphrec.data.synthetic import synthetic_graph
 from graphrec.models.base import Recommender
 from graphrec.models.feature_mlp import FeatureMLP, IdEmbedding
-from graphrec.train import fit
+from graphrec.train import TrainConfig
 
-from contract import ContractTests
+from contract import ContractTests, fit_checkerboard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,19 +37,8 @@ class TestFeatureMLPContract(ContractTests):
         model = FeatureMLP.from_graph(
             data, objective="ranking", embedding_dim=16, layers=(32, 16), dropout=0.0
         )
-        fit(
-            model,
-            split,
-            objective="bce",
-            epochs=20,
-            batch_size=128,
-            lr=0.02,
-            eval_protocol="full",
-            k=2,
-            patience=None,
-            progress=False,
-        )
-        return model
+        assert model.fit_objective == "bce"  # the ranking objective trains with BCE
+        return fit_checkerboard(model, split, epochs=20, batch_size=128, lr=0.02)
 
     def test_features_are_buffers_and_survive_save_load(self, model, tmp_path):
         names = dict(model.named_buffers())
@@ -109,16 +98,10 @@ def test_rating_objective_learns_attributes_and_generalises():
     split = temporal_split(data)
     torch.manual_seed(0)
     model = FeatureMLP.from_graph(data, use_ids=False, layers=(16,), dropout=0.0)
-    hist = model.fit(
-        split,
-        epochs=20,
-        batch_size=256,
-        lr=1e-2,
-        patience=5,
-        k=5,
-        eval_protocol="full",
-        progress=False,
-    )
+    assert model.fit_objective == "rating"
+    config = TrainConfig(epochs=20, batch_size=256, lr=1e-2, patience=5, eval_k=5)
+    hist = model.fit(split, config, eval_protocol="full", progress=False).history
+    assert hist.objective == "rating" and "RMSE" in hist.selection
     test = model.rating_metrics(split, "test")
     mean = float(split.train_rating.mean())
     baseline = math.sqrt(float(((split.test_rating - mean) ** 2).mean()))
@@ -131,6 +114,17 @@ def test_rating_objective_learns_attributes_and_generalises():
     x = torch.cat([data["user"].x[:1], data["movie"].x[:1]], dim=1)
     with torch.no_grad():
         assert torch.isfinite(model(x)).all()
+
+
+def test_training_defaults_follow_the_objective():
+    data = synthetic_graph(30, 50, 400, seed=3)
+    rating = TrainConfig().resolve(FeatureMLP.from_graph(data))
+    assert (rating.batch_size, rating.lr, rating.patience, rating.epochs) == (2048, 3e-3, 3, 30)
+    ranking = TrainConfig().resolve(FeatureMLP.from_graph(data, objective="ranking"))
+    assert (ranking.batch_size, ranking.lr, ranking.patience) == (4096, 5e-3, 5)
+    assert ranking.num_negatives == 4
+    with pytest.raises(ValueError, match="pass the graph"):
+        FeatureMLP.from_split(temporal_split(data))
 
 
 def test_score_all_matches_score_without_ids_and_in_chunks(monkeypatch):

@@ -1,8 +1,8 @@
-"""item2vec skip-gram: learns clique structure, loss falls, seeds, save/load, errors."""
+"""item2vec: the skip-gram trainer learns clique structure, loss falls, seeds; the Item2Vec
+model keeps communities apart, recommends in raw ids, saves and loads, rejects bad input."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -61,26 +61,100 @@ def test_same_seed_same_numbers(walks):
     assert not torch.equal(runs[0][0], runs[2][0])
 
 
-def test_save_load_round_trip(trained, tmp_path):
-    model, losses = trained
-    path = tmp_path / "item2vec.pt"
-    model.save(path)
-    assert [p.name for p in tmp_path.iterdir()] == ["item2vec.pt"]  # no temp file left
-    state = torch.load(path, weights_only=True)  # plain tensors + JSON only
-    assert json.loads(state["config"])["dim"] == 16
-    loaded = SkipGram.load(path)
+def block_split(groups: int = 3, users: int = 12, movies: int = 8, seed: int = 0):
+    """A split of ``groups`` disjoint communities: each group's users rate random movies of
+    their group's block only (raw ids = index + 100 for users, + 500 for movies)."""
+    from torch_geometric.data import HeteroData
+
+    from graphrec.data import RATES, temporal_split
+
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    for g in range(groups):
+        for u in range(users):
+            picks = torch.randperm(movies, generator=gen)[: movies - 2]
+            rows += [(g * users + u, g * movies + int(m)) for m in picks]
+    ei = torch.tensor(rows).t()
+    data = HeteroData()
+    data.name = "blocks"
+    data["user"].num_nodes, data["movie"].num_nodes = groups * users, groups * movies
+    data["user"].raw_id = torch.arange(groups * users) + 100
+    data["movie"].raw_id = torch.arange(groups * movies) + 500
+    data["movie"].title = [f"Film {i} ({1990 + i})" for i in range(groups * movies)]
+    data["movie"].genres = ["Drama"] * (groups * movies)
+    data[RATES].edge_index = ei
+    data[RATES].rating = torch.full((ei.size(1),), 4.0)
+    data[RATES].time = torch.arange(ei.size(1))
+    return temporal_split(data)
+
+
+@pytest.fixture(scope="module")
+def item2vec_blocks():
+    from graphrec.models import Item2Vec
+    from graphrec.train import TrainConfig
+
+    split = block_split()
+    model = Item2Vec(split.num_users, split.num_movies, embedding_dim=16, knn=4, hubness_k=0)
+    model.fit(split, TrainConfig(epochs=10, progress=False))
+    return model, split
+
+
+def test_item2vec_model_keeps_communities_and_recommends_inside_them(item2vec_blocks):
+    model, split = item2vec_blocks
+    group = torch.arange(split.num_movies) // 8
+    nb, _ = model.similar_indices(torch.arange(split.num_movies), k=5)
+    assert torch.equal(group[nb], group.view(-1, 1).expand_as(nb))
+    # raw ids in and out: user 100 (group 0) is recommended group-0 films it has not rated
+    movies, scores = model.recommend(100, k=2)
+    assert ((movies - 500) // 8 == 0).all() and (scores[:, :-1] >= scores[:, 1:]).all()
+    seen = set(split.train_movies[split.train_ptr[0] : split.train_ptr[1]].tolist())
+    assert not seen & set((movies - 500).view(-1).tolist())
+    sims, _ = model.similar_items("Film 0 (1990)", k=3)
+    assert ((sims - 500) // 8 == 0).all()
+    assert model.history.epochs[-1]["loss"] < model.history.epochs[0]["loss"]
+
+
+def test_item2vec_save_load_round_trip(item2vec_blocks, tmp_path):
+    from graphrec.models import Recommender
+
+    model, split = item2vec_blocks
+    folder = model.save(tmp_path / "model")
+    assert sorted(p.name for p in folder.iterdir()) == ["model.json", "weights.pt"]
+    torch.load(folder / "weights.pt", weights_only=True)  # plain tensors only
+    loaded = Recommender.load(folder)
+    assert type(loaded).__name__ == "Item2Vec"
     assert torch.equal(loaded.embeddings(), model.embeddings())
-    assert torch.equal(loaded.out_embedding.weight, model.out_embedding.weight)
-    assert loaded.history == losses
-    ids = torch.arange(NUM_NODES)
-    assert torch.equal(loaded.similar(ids, 5)[0], model.similar(ids, 5)[0])
+    ids = torch.arange(split.num_movies)
+    assert torch.equal(loaded.similar_indices(ids, 5)[0], model.similar_indices(ids, 5)[0])
+    assert torch.equal(loaded.recommend([100, 130], k=3)[0], model.recommend([100, 130], k=3)[0])
+    assert loaded.meta["loss"] == [e["loss"] for e in model.history.epochs]
 
 
-def test_load_rejects_other_files(tmp_path):
-    path = tmp_path / "other.pt"
-    torch.save({"config": json.dumps({"format": "something else"})}, path)
-    with pytest.raises(ValueError, match="not a SkipGram checkpoint"):
-        SkipGram.load(path)
+def test_item2vec_same_seed_same_numbers():
+    from graphrec.models import Item2Vec
+
+    split = block_split(groups=2, users=6, movies=6)
+    runs = []
+    for seed in (1, 1, 2):
+        m = Item2Vec(split.num_users, split.num_movies, embedding_dim=8, knn=3, seed=seed)
+        m.fit(split, epochs=2, seed=seed, progress=False)
+        runs.append(m.embeddings())
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+
+
+def test_item2vec_rejects_bad_settings_and_foreign_graphs():
+    from torch_geometric.data import Data
+
+    from graphrec.models import Item2Vec
+
+    split = block_split(groups=2, users=6, movies=6)
+    with pytest.raises(ValueError, match="walk_length"):
+        Item2Vec(split.num_users, split.num_movies, walk_length=1)
+    with pytest.raises(ValueError, match="weighting"):
+        Item2Vec(split.num_users, split.num_movies, weighting="euclid")
+    bad = Data(edge_index=torch.tensor([[0, 99], [99, 0]]), edge_weight=torch.ones(2))
+    with pytest.raises(ValueError, match="split's movie indices"):
+        Item2Vec(split.num_users, split.num_movies).fit(split, graph=bad, epochs=1)
 
 
 def test_subsample_drops_and_closes_gaps():

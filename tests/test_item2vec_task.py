@@ -96,25 +96,35 @@ def test_item2vec_task_outputs(cli, raw, tmp_path, capsys):
     assert (m["graph"]["knn"], m["graph"]["mutual_weight"]) == (6, 4.0)
     coh = m["similarity"]["genre_coherence@10"]
     assert coh["coherence"] > coh["random_baseline"]
-    for name in ("config.json", "loss.png", "skipgram", "model"):
+    for name in ("config.json", "loss.png", "model/model.json", "model/weights.pt"):
         assert (run / name).exists()
+    assert not (run / "skipgram").exists()  # the model folder holds the skip-gram tables
+    # the files listed at the end are the files written (no umap.png with --no-umap)
+    listed = out.strip().splitlines()[-1]
+    assert listed.startswith(f"wrote {run}/:") and "umap.png" not in listed
+    assert "similar.json" in listed and "model/weights.pt" in listed
 
 
-def test_projection_defaults_depend_on_the_data_set_and_yield_to_given_options():
-    from types import SimpleNamespace
+def test_projection_presets_depend_on_the_data_set_and_yield_to_given_options():
+    from dataclasses import replace
 
-    from graphrec.cli.item2vec import resolve_projection
+    from graphrec.data import temporal_split
+    from graphrec.data.synthetic import synthetic_graph
+    from graphrec.presets import build_model, model_preset
 
-    def cfg(**kw):
-        return SimpleNamespace(**{"knn": None, "mutual_weight": None, **kw})
+    assert model_preset("Item2Vec", "ml-100k") == {"knn": 6, "mutual_weight": 4.0}
+    assert model_preset("Item2Vec", "ml-latest-small") == {}
+    split = temporal_split(synthetic_graph(30, 40, 400, seed=0))
 
-    assert resolve_projection(cfg(dataset="ml-100k")) == (6, 4.0)
-    assert resolve_projection(cfg(dataset="ml-latest-small")) == (10, 10.0)
-    assert resolve_projection(cfg(dataset="ml-1m")) == (10, 10.0)
-    assert resolve_projection(cfg()) == (10, 10.0)  # code that names no data set
-    assert resolve_projection(SimpleNamespace()) == (10, 10.0)
-    assert resolve_projection(cfg(dataset="ml-100k", knn=0)) == (0, 4.0)  # 0 is given, not None
-    assert resolve_projection(cfg(dataset="ml-100k", mutual_weight=10.0)) == (6, 10.0)
+    def built(dataset, **kw):
+        s = replace(split, ids=replace(split.ids, dataset=dataset))
+        hp = build_model("item2vec", s, **kw).hparams
+        return hp["knn"], hp["mutual_weight"]
+
+    assert built("ml-100k") == (6, 4.0)
+    assert built("ml-latest-small") == (10, 10.0) == built("ml-1m")  # the class defaults
+    assert built("ml-100k", knn=0) == (0, 4.0)  # 0 is given, not None
+    assert built("ml-100k", mutual_weight=10.0) == (6, 10.0)
 
 
 def test_given_projection_options_are_used_and_recorded(cli, raw, tmp_path):
@@ -148,14 +158,13 @@ def test_map_labels_the_queries_and_their_nearest_neighbours(cli, raw, tmp_path,
 
 def test_default_hubness_k_shrinks_to_a_small_catalogue(cli, raw, tmp_path):
     # pairs co-rated by >= 6 users are rare here: few movies keep an edge, fewer than the 50
-    # nearest movies CSLS would measure, so the default K becomes their number - 1, and
-    # config.json records the K that was used
+    # nearest movies CSLS would measure, so K becomes their number - 1, and metrics.json
+    # records the K that was used
     assert cli(_args(raw, tmp_path, "--min-count", "6", "--topk", "3")) == 0
     run = tmp_path / "run"
     m = json.loads((run / "metrics.json").read_text())
     movies = m["graph"]["movies_with_edges"]
     assert 4 < movies <= 50
-    assert json.loads((run / "config.json").read_text())["config"]["hubness_k"] == movies - 1
     assert m["similarity"]["ranking"] == f"CSLS (hubness K={movies - 1})"
 
 
@@ -170,6 +179,8 @@ def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path
     "option, message",
     [
         (["--hubness-k", "-1"], "--hubness-k: must be an integer >= 0 (0: plain cosine), got -1"),
+        (["--topk", "0"], "--topk: must be an integer >= 1, got 0"),
+        (["--eval-k", "0"], "--eval-k: must be an integer >= 1, got 0"),
         (["--mutual-weight", "0"], "--mutual-weight: must be a number > 0 (1 turns it off)"),
         (["--knn", "-3"], "--knn: must be an integer >= 0 (0 keeps every neighbour), got -3"),
         (["--walk-length", "1"], "--walk-length: must be an integer >= 2"),
@@ -179,7 +190,8 @@ def test_unknown_query_fails_before_training_with_suggestions(cli, raw, tmp_path
         (["--p", "-1"], "--p: must be a number > 0, got -1.0"),
         (["--q", "nan"], "--q: must be a number > 0, got nan"),
         (["--lr", "0"], "--lr: must be a number > 0, got 0.0"),
-        (["--dim", "x"], "--dim: must be an integer >= 1, got 'x'"),
+        (["--embedding-dim", "x"], "--embedding-dim: must be an integer >= 1, got 'x'"),
+        (["--weighting", "euclid"], "--weighting: invalid choice: 'euclid'"),
     ],
 )
 def test_bad_graph_options_fail_before_training(cli, raw, tmp_path, capsys, option, message):
@@ -190,10 +202,16 @@ def test_bad_graph_options_fail_before_training(cli, raw, tmp_path, capsys, opti
     assert not (tmp_path / "d").exists() and not (tmp_path / "run").exists()
 
 
-def test_a_failure_after_training_leaves_no_run_folder(cli, raw, tmp_path, capsys):
-    # more hubness neighbours than movies: found only once the embedding exists
-    assert cli(_args(raw, tmp_path, "--hubness-k", "5000")) == 2
-    assert "needs more than" in capsys.readouterr().err
+def test_a_failure_after_training_leaves_no_run_folder(cli, raw, tmp_path, capsys, monkeypatch):
+    # a failure once the embedding and most files exist (drawing the loss curve, here)
+    import graphrec.viz.maps as maps
+
+    def broken(*a, **k):
+        raise ValueError("the loss figure could not be drawn")
+
+    monkeypatch.setattr(maps, "plot_loss", broken)
+    assert cli(_args(raw, tmp_path)) == 2
+    assert "could not be drawn" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 

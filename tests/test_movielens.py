@@ -202,8 +202,11 @@ def test_lookups_give_clear_errors(ml100k_dir, tmp_path):
     assert movie_index(data, "Godfather, The (1972)") == 2
     assert movie_index(data, "godfather, the (1972)") == 2
     assert movie_index(data, 4) == 3
+    # titles as people type them: leading article, no year, any case
+    assert movie_index(data, "The Godfather (1972)") == 2
+    assert movie_index(data, "the godfather") == 2
     with pytest.raises(UnknownMovieError, match="did you mean: Godfather, The"):
-        movie_index(data, "The Godfather (1972)")
+        movie_index(data, "Godfathr, The (1972)")
     with pytest.raises(UnknownMovieError, match="movie id 77"):
         movie_index(data, 77)
 

@@ -13,9 +13,9 @@ from graphrec.data.synthetic import synthetic_graph
 from graphrec.models import ncf
 from graphrec.models.base import Recommender
 from graphrec.models.ncf import GMF, MLP, NeuMF
-from graphrec.train import fit
+from graphrec.train import TrainConfig, fit
 
-from contract import ContractTests
+from contract import ContractTests, fit_checkerboard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,24 +31,16 @@ def _one_thread():
 
 
 def _fit_checkerboard(model, split, lr, epochs):
-    fit(
-        model,
-        split,
-        epochs=epochs,
-        batch_size=256,
-        lr=lr,
-        patience=None,
-        eval_every=epochs,
-        eval_protocol="full",
-        progress=False,
-        seed=0,
+    return fit_checkerboard(
+        model, split, epochs=epochs, batch_size=256, lr=lr, eval_k=10, eval_every=epochs, seed=0
     )
-    return model
 
 
 class TestGMFContract(ContractTests):
     def make_model(self, split):
-        return _fit_checkerboard(GMF(split.num_users, split.num_movies, factors=8), split, 1e-2, 40)
+        return _fit_checkerboard(
+            GMF(split.num_users, split.num_movies, embedding_dim=8), split, 1e-2, 40
+        )
 
 
 class TestMLPContract(ContractTests):
@@ -58,13 +50,13 @@ class TestMLPContract(ContractTests):
 
     def make_model(self, split):
         return _fit_checkerboard(
-            MLP(split.num_users, split.num_movies, factors=16), split, 3e-2, 50
+            MLP(split.num_users, split.num_movies, embedding_dim=32), split, 3e-2, 50
         )
 
 
 class TestNeuMFContract(ContractTests):
     def make_model(self, split):
-        model = NeuMF(split.num_users, split.num_movies, factors=8)
+        model = NeuMF(split.num_users, split.num_movies, embedding_dim=8, mlp_embedding_dim=16)
         return _fit_checkerboard(model, split, 1e-2, 40)
 
 
@@ -75,13 +67,24 @@ def small_split():
 
 
 def _train(model, split, seed=0, epochs=2):
-    return fit(model, split, epochs=epochs, batch_size=512, lr=5e-3, progress=False, seed=seed)
+    # the old loop's settings: constant lr, no weight decay, 4 negatives per positive
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=512,
+        lr=5e-3,
+        weight_decay=0.0,
+        lr_decay=1.0,
+        num_negatives=4,
+        progress=False,
+        seed=seed,
+    )
+    return fit(model, split, config)
 
 
 @pytest.mark.parametrize("cls", [GMF, MLP, NeuMF])
 def test_score_all_matrix_form_matches_pairs(cls, small_split, monkeypatch):
     torch.manual_seed(0)
-    model = cls(small_split.num_users, small_split.num_movies, factors=8)
+    model = cls(small_split.num_users, small_split.num_movies, embedding_dim=8)
     _train(model, small_split, epochs=1)
     users = torch.arange(small_split.num_users)
     with torch.no_grad():
@@ -98,8 +101,9 @@ def test_score_all_matrix_form_matches_pairs(cls, small_split, monkeypatch):
 def test_same_seed_gives_identical_metrics(small_split):
     runs = []
     for _ in range(2):
-        torch.manual_seed(7)
-        model = NeuMF(small_split.num_users, small_split.num_movies, factors=8, dropout=0.2)
+        model = NeuMF(
+            small_split.num_users, small_split.num_movies, embedding_dim=8, dropout=0.2, seed=7
+        )
         h = _train(model, small_split, seed=7)
         runs.append(
             (
@@ -112,8 +116,9 @@ def test_same_seed_gives_identical_metrics(small_split):
         )
     assert runs[0][0] == runs[1][0]
     assert torch.equal(runs[0][1], runs[1][1])
-    torch.manual_seed(8)
-    other = NeuMF(small_split.num_users, small_split.num_movies, factors=8, dropout=0.2)
+    other = NeuMF(
+        small_split.num_users, small_split.num_movies, embedding_dim=8, dropout=0.2, seed=8
+    )
     h = _train(other, small_split, seed=8)
     assert h.epochs[0]["loss"] != runs[0][0][0]["loss"]
 
@@ -121,9 +126,9 @@ def test_same_seed_gives_identical_metrics(small_split):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda u, m: GMF(u, m, factors=4),
+        lambda u, m: GMF(u, m, embedding_dim=4),
         lambda u, m: MLP(u, m, layers=[24, 12, 6], embedding_dim=10, dropout=0.1),
-        lambda u, m: NeuMF(u, m, factors=6, layers=[16, 8], mlp_embedding_dim=5, dropout=0.3),
+        lambda u, m: NeuMF(u, m, embedding_dim=6, layers=[16, 8], mlp_embedding_dim=5, dropout=0.3),
     ],
 )
 def test_checkpoint_reload_gives_identical_scores(make, small_split, tmp_path):
@@ -136,17 +141,23 @@ def test_checkpoint_reload_gives_identical_scores(make, small_split, tmp_path):
     users = torch.arange(small_split.num_users)
     with torch.no_grad():
         assert torch.equal(again.score_all(users), model.score_all(users))
-    assert torch.equal(again.recommend(users, k=5)[0], model.recommend(users, k=5)[0])
+    assert torch.equal(
+        again.recommend_indices(users, k=5)[0], model.recommend_indices(users, k=5)[0]
+    )
+    raw = small_split.ids.users  # raw ids 1..n: the id maps travel with the checkpoint
+    assert again.ids == model.ids == small_split.ids
+    assert torch.equal(again.recommend(raw, k=5)[0], model.recommend(raw, k=5)[0])
 
 
 def test_neumf_pretraining_init_copies_gmf_and_mlp(small_split):
     torch.manual_seed(0)
     u, m = small_split.num_users, small_split.num_movies
-    gmf, mlp = GMF(u, m, factors=8), MLP(u, m, factors=8, dropout=0.1)
+    gmf, mlp = GMF(u, m, embedding_dim=8), MLP(u, m, embedding_dim=16, dropout=0.1)
     _train(gmf, small_split, epochs=1)
     _train(mlp, small_split, epochs=1)
     neu = NeuMF.from_pretrained(gmf, mlp, alpha=0.3)
-    assert neu.hparams["factors"] == 8 and neu.hparams["layers"] == mlp.hparams["layers"]
+    assert neu.hparams["embedding_dim"] == 8 and neu.hparams["layers"] == mlp.hparams["layers"]
+    assert neu.hparams["mlp_embedding_dim"] == 16 and neu.ids == gmf.ids == small_split.ids
     assert torch.equal(neu.gmf_user.weight, gmf.user_emb.weight)
     assert torch.equal(neu.gmf_movie.weight, gmf.movie_emb.weight)
     assert torch.equal(neu.mlp_user.weight, mlp.user_emb.weight)
@@ -167,16 +178,77 @@ def test_neumf_pretraining_init_copies_gmf_and_mlp(small_split):
     _train(neu, small_split, epochs=1)
     assert torch.equal(gmf.user_emb.weight, before)
     with pytest.raises(ValueError, match="different graphs"):
-        NeuMF.from_pretrained(gmf, MLP(u + 1, m, factors=8))
+        NeuMF.from_pretrained(gmf, MLP(u + 1, m, embedding_dim=16))
 
 
 @pytest.mark.parametrize("cls", [GMF, MLP, NeuMF])
 def test_unknown_user_names_id_and_range(cls):
-    model = cls(10, 20, factors=4)
+    model = cls(10, 20, embedding_dim=4)
     with pytest.raises(UnknownUserError, match=r"user index 12 .*0\.\.9"):
         model.score(torch.tensor([1, 12]), torch.tensor([0, 0]))
     with pytest.raises(UnknownUserError, match=r"user index 10 .*0\.\.9"):
-        model.recommend([10], k=3, exclude_seen=False)
+        model.recommend_indices([10], k=3, exclude_seen=False)
+    with pytest.raises(RuntimeError, match="no raw-id maps"):  # never fitted on a split
+        model.recommend([1], k=3, exclude_seen=False)
+
+
+def test_constructor_defaults_one_name_per_knob():
+    gmf, mlp, neu = GMF(10, 20), MLP(10, 20), NeuMF(10, 20)
+    assert gmf.hparams["embedding_dim"] == 32 and gmf.user_emb.weight.shape == (10, 32)
+    assert mlp.hparams["embedding_dim"] == 64 and mlp.hparams["layers"] == [128, 64, 32]
+    assert neu.hparams["embedding_dim"] == 32 and neu.hparams["mlp_embedding_dim"] == 32
+    assert neu.hparams["layers"] == [64, 32, 16]  # (2m, m, m/2) for m = mlp_embedding_dim
+    assert NeuMF(10, 20, embedding_dim=8, mlp_embedding_dim=16).hparams["layers"] == [32, 16, 8]
+    # every constructor seeds its initial weights: same seed, same weights
+    assert torch.equal(GMF(10, 20, seed=3).user_emb.weight, GMF(10, 20, seed=3).user_emb.weight)
+    assert not torch.equal(GMF(10, 20, seed=3).user_emb.weight, GMF(10, 20).user_emb.weight)
+
+
+def test_train_config_fills_none_from_the_model_defaults():
+    from graphrec.models.lightgcn import LightGCN
+
+    neu = TrainConfig().resolve(NeuMF(10, 20))
+    assert (neu.lr, neu.lr_decay, neu.weight_decay, neu.epochs) == (1e-2, 0.8, 3e-6, 20)
+    assert (neu.eval_k, neu.eval_protocol, neu.eval_every) == (10, "sampled", 1)  # fallbacks
+    gcn = TrainConfig().resolve(LightGCN(10, 20))
+    assert (gcn.batch_size, gcn.num_negatives, gcn.patience) == (8192, 1, 20)
+    gmf = TrainConfig().resolve(GMF(10, 20))
+    assert (gmf.epochs, gmf.lr, gmf.lr_decay) == (30, 5e-3, 1.0)
+    # a given field wins over the model's default; the others still come from the model
+    mine = TrainConfig(lr=1e-3, batch_size=64, patience=0).resolve(NeuMF(10, 20))
+    assert (mine.lr, mine.batch_size, mine.patience, mine.lr_decay) == (1e-3, 64, 0, 0.8)
+    assert TrainConfig(lr=1e-3).lr == 1e-3 and TrainConfig().lr is None  # resolve copies
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("lr", 0.0),
+        ("weight_decay", -1.0),
+        ("lr_decay", 1.5),
+        ("num_negatives", 0),
+        ("patience", -1),
+        ("eval_k", 0),
+        ("eval_protocol", "half"),
+        ("eval_every", 0),
+    ],
+)
+def test_train_config_out_of_range_names_the_field(field, value):
+    with pytest.raises(ValueError, match=rf"TrainConfig\.{field}="):
+        TrainConfig(**{field: value}).resolve(GMF(10, 20))
+
+
+def test_fit_records_the_resolved_config_and_overrides_win(small_split):
+    model = NeuMF(small_split.num_users, small_split.num_movies, embedding_dim=4)
+    out = model.fit(small_split, TrainConfig(epochs=3, batch_size=1024, progress=False), epochs=1)
+    assert out is model and len(model.history.epochs) == 1
+    cfg = model.history.config
+    assert (cfg["epochs"], cfg["batch_size"], cfg["lr"], cfg["lr_decay"]) == (1, 1024, 1e-2, 0.8)
+    assert model.history.objective == "bce" and TrainConfig.from_dict(cfg).epochs == 1
+    with pytest.raises(ValueError, match="unknown training setting"):
+        TrainConfig.from_dict({**cfg, "factors": 8})
 
 
 def test_bad_hyperparameters_are_clear_errors():
@@ -184,8 +256,10 @@ def test_bad_hyperparameters_are_clear_errors():
         MLP(10, 20, dropout=1.0)
     with pytest.raises(ValueError, match="layers"):
         NeuMF(10, 20, layers=[8, 0])
-    with pytest.raises(ValueError, match="factors"):
-        GMF(10, 20, factors=0)
+    with pytest.raises(ValueError, match="embedding_dim"):
+        GMF(10, 20, embedding_dim=0)
+    with pytest.raises(ValueError, match="embedding_dim"):
+        NeuMF(10, 20, embedding_dim=0)
 
 
 # ---------------------------------------------------------------------------- CLI tasks
@@ -199,10 +273,13 @@ def cli(monkeypatch, small_split):
     return main
 
 
-def test_cli_gmf_writes_a_complete_run_folder(cli, tmp_path, small_split):
+def test_cli_gmf_writes_a_complete_run_folder(cli, tmp_path, small_split, capsys):
     out = tmp_path / "run"
     rc = cli(
-        [*"--task gmf --epochs 2 --factors 8 --batch-size 512 --quiet --out".split(), str(out)]
+        [
+            *"--task gmf --epochs 2 --embedding-dim 8 --batch-size 512 --quiet --out".split(),
+            str(out),
+        ]
     )
     assert rc == 0
     for name in ("config.json", "metrics.json", "history.csv", "curves.png", "model/weights.pt"):
@@ -213,18 +290,31 @@ def test_cli_gmf_writes_a_complete_run_folder(cli, tmp_path, small_split):
     assert metrics["model"] == "GMF" and metrics["test"]["sampled"]["protocol"] == "sampled"
     assert len(metrics["timing"]["epoch_seconds"]) == 2
     config = json.loads((out / "config.json").read_text())
-    assert config["config"]["factors"] == 8 and "torch" in config["versions"]
+    assert config["config"]["embedding_dim"] == 8 and "torch" in config["versions"]
     model = Recommender.load(out / "model")
     from graphrec.evaluate import evaluate
 
     again = evaluate(model, small_split, "test", "sampled", seed=0)
     assert again["hr@10"] == metrics["test"]["sampled"]["hr@10"]
     assert again["ndcg@10"] == metrics["test"]["sampled"]["ndcg@10"]
+    assert model.ids == small_split.ids  # the checkpoint answers in raw ids
+    printed = capsys.readouterr().out
+    assert f"wrote {out}/: config.json, curves.png, history.csv, metrics.json" in printed
+    # the resolved settings are recorded, so --config replays the run exactly
+    assert config["config"]["lr"] == 5e-3 and config["config"]["num_negatives"] == 4
+    replay = tmp_path / "replay"
+    assert cli(["--config", str(out / "config.json"), "--quiet", "--out", str(replay)]) == 0
+    replayed = json.loads((replay / "metrics.json").read_text())
+    for p in ("sampled", "full"):
+        for key in ("hr@10", "ndcg@10", "mrr"):
+            assert replayed["test"][p][key] == metrics["test"][p][key], (p, key)
+    assert replayed["hparams"] == metrics["hparams"]
+    assert replayed["training"]["config"] == metrics["training"]["config"]
 
 
 def test_cli_neumf_pretrain_and_sweep(cli, tmp_path):
     out = tmp_path / "neumf"
-    args = "--task neumf --pretrain --epochs 1 --factors 4 --batch-size 1024 --quiet --out"
+    args = "--task neumf --pretrain --epochs 1 --embedding-dim 4 --batch-size 1024 --quiet --out"
     rc = cli([*args.split(), str(out)])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())

@@ -10,7 +10,7 @@ from conftest import write_ml100k
 
 from graphrec.data import load_movielens, temporal_split
 from graphrec.data.projection import movie_graph
-from graphrec.models.item2vec_recommender import Item2VecRecommender
+from graphrec.models.item2vec import Item2Vec
 from graphrec.similarity import franchise_hits, genre_coherence, hubness, top_similar
 
 from contract import ContractTests
@@ -131,7 +131,7 @@ def test_franchise_hits():
     assert r["films"] == 1 and r["hit_rate"] == 1.0  # A 2 has too few ratings to be asked
 
 
-class TestItem2VecRecommenderContract(ContractTests):
+class TestItem2VecContract(ContractTests):
     def make_model(self, split):
         # block-structured embeddings: one direction per block
         block = torch.arange(split.num_movies) // self.block_size
@@ -139,7 +139,7 @@ class TestItem2VecRecommenderContract(ContractTests):
         emb = emb + 0.01 * torch.randn(
             split.num_movies, self.num_blocks, generator=torch.Generator().manual_seed(0)
         )
-        return Item2VecRecommender.from_embeddings(emb, split)
+        return Item2Vec.from_embeddings(emb, split)
 
 
 def test_csls_pushes_a_hub_down_by_hand():

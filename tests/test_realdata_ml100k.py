@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphrec.data import RATES, graph_summary, load_movielens, temporal_split
+from graphrec.data import RATES, UnknownUserError, graph_summary, load_movielens, temporal_split
 from graphrec.evaluate import evaluate
 from graphrec.models import ItemPop
 
@@ -42,3 +42,15 @@ def test_item_pop_sampled_protocol_is_in_the_expected_range(ml100k):
     # RecBole's Pop on the nearly identical 1 + 100 protocol: HR@10 .417, NDCG@10 .237
     assert 0.38 <= m["hr@10"] <= 0.47
     assert 0.19 <= m["ndcg@10"] <= 0.28
+
+
+def test_recommend_names_users_and_movies_by_raw_id(ml100k):
+    split = temporal_split(ml100k[1])
+    model = ItemPop(split.num_users, split.num_movies).fit(split)
+    movies, scores = model.recommend(196, k=5)  # MovieLens user 196, not node 196
+    top, top_scores = model.recommend_indices([split.ids.user_index(196)], k=5)
+    assert movies.tolist() == [[split.ids.movies[i] for i in top[0].tolist()]]
+    assert scores.tolist() == top_scores.tolist()
+    assert model.ids.title(50) == "Star Wars (1977)"
+    with pytest.raises(UnknownUserError, match=r"user 944 is not in ml-100k \(943 users"):
+        model.recommend(944)

@@ -9,6 +9,7 @@ from conftest import write_ml100k
 from graphrec.data import (
     PairwiseSampler,
     PointwiseSampler,
+    RatingSampler,
     load_movielens,
     sample_negatives,
     sampled_candidates,
@@ -45,6 +46,18 @@ def test_temporal_leave_one_out_with_file_order_ties(tiny):
     assert split.train.size(1) == 13 - 6
     assert split.train_ptr.tolist() == [0, 2, 3, 5, 7]
     assert split.test_rating.tolist() == [1.0, 5.0, 2.0]
+    # the split carries the graph's raw ids (what a model fitted on it answers in)
+    assert split.ids.dataset == "ml-100k" and split.ids.users == [1, 2, 3, 4]
+    assert split.ids.movies == [1, 2, 3, 4] and split.ids.title(3) == "Godfather, The (1972)"
+
+
+def test_rating_sampler_shuffles_the_train_edges_with_their_ratings(tiny):
+    split = temporal_split(tiny)
+    users, movies, ratings = RatingSampler(split).epoch(torch.Generator().manual_seed(0))
+    assert len(RatingSampler(split)) == split.train.size(1) == users.numel()
+    got = sorted(zip(users.tolist(), movies.tolist(), ratings.tolist(), strict=True))
+    want = zip(*split.train.tolist(), split.train_rating.float().tolist(), strict=True)
+    assert got == sorted(want) and ratings.dtype == torch.float32
 
 
 def test_no_pair_in_two_splits_on_a_random_graph():

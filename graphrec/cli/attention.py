@@ -1,6 +1,6 @@
 """``--task attention``: attention-NCF (:class:`graphrec.models.attention_ncf.AttentionNCF`).
 
-Trains with BCE on train positives plus ``--negatives`` fresh negatives per epoch, early-stops
+Trains with BCE on train positives plus ``--num-negatives`` fresh negatives per epoch, early-stops
 on valid NDCG@K, writes the usual run folder (config.json, metrics.json, history.csv,
 curves.png, model/) and, beside it, ``attention.png``: the mean attention weights [T, T] over
 the test pairs (each user with its held-out movie) and over the same users with sampled
@@ -9,88 +9,18 @@ negatives (the ``sampled`` protocol's candidates), with the matrices in ``attent
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
-from graphrec.cli.common import at_least, fraction, load_graph, log, make_split, open_run
-from graphrec.cli.training import add_training_arguments, train_and_report, training_subset
+from graphrec.cli.common import load_graph, make_split, open_run
+from graphrec.cli.training import add_model_task_arguments, build_from_args, train_and_report
 from graphrec.data.sampling import sampled_candidates
 from graphrec.models.attention_ncf import AttentionNCF
 
-__all__ = ["DEFAULTS", "add_arguments", "build_model", "train", "mean_attention", "run"]
-
-#: the settings the task and the benchmark use (ML-100K, see experiments/results/)
-DEFAULTS: dict[str, Any] = {
-    # ML-100K valid NDCG@10 (sampled): residual .408 vs none .384 (20 epochs, lr 5e-3, still
-    # improving at 20); lr 1e-2 .402; two tokens (chunks=1) .396
-    "factors": 64,
-    "chunks": 4,
-    "hidden": [128, 64, 32],
-    "dropout": 0.0,
-    "residual": True,
-    "epochs": 25,
-    "batch_size": 4096,
-    "lr": 5e-3,
-    "negatives": 4,
-    "patience": 5,
-}
+__all__ = ["add_arguments", "mean_attention", "run"]
 
 
 def add_arguments(parser) -> None:
-    d = DEFAULTS
-    add_training_arguments(parser, **training_subset(d))
-    parser.add_argument(
-        "--chunks",
-        type=at_least(1),
-        default=d["chunks"],
-        help="chunks per embedding = tokens per side; 1: attend over the whole "
-        f"user and movie embeddings (default {d['chunks']})",
-    )
-    parser.add_argument(
-        "--hidden",
-        type=at_least(1),
-        nargs="+",
-        default=d["hidden"],
-        help=f"MLP sizes (default {' '.join(map(str, d['hidden']))})",
-    )
-    parser.add_argument(
-        "--dropout",
-        type=fraction(),
-        default=d["dropout"],
-        help=f"dropout after each MLP layer (default {d['dropout']})",
-    )
-    parser.add_argument(
-        "--no-residual",
-        action="store_true",
-        help="no residual connection around attention (the seed's model)",
-    )
-
-
-def build_model(split, seed: int = 0, **overrides: Any) -> AttentionNCF:
-    """A fresh AttentionNCF with :data:`DEFAULTS` (``factors``, ``chunks``, ``hidden``,
-    ``dropout``, ``residual``; ``overrides`` replace them), initialised from ``seed``."""
-    d = {**DEFAULTS, **overrides}
-    torch.manual_seed(seed)
-    return AttentionNCF(
-        split.num_users,
-        split.num_movies,
-        embedding_dim=d["factors"],
-        num_chunks=d["chunks"],
-        hidden=d["hidden"],
-        dropout=d["dropout"],
-        residual=d["residual"],
-    )
-
-
-def train(split, seed: int = 0, device: str = "auto", progress: bool = False, **overrides):
-    """Build and fit with :data:`DEFAULTS`; returns ``(model, history)``."""
-    from graphrec.train import fit_settings
-
-    d = {**DEFAULTS, **overrides}
-    model = build_model(split, seed, **d)
-    hist = fit_settings(model, split, d, "bce", seed, device, progress)
-    return model, hist
+    add_model_task_arguments(parser, AttentionNCF)
 
 
 @torch.no_grad()
@@ -120,15 +50,7 @@ def run(args) -> dict:
     data = load_graph(args)
     split = make_split(args, data)
     run_dir = open_run(args, "attention")
-    model = build_model(
-        split,
-        args.seed,
-        factors=args.factors,
-        chunks=args.chunks,
-        hidden=args.hidden,
-        dropout=args.dropout,
-        residual=not args.no_residual,
-    )
+    model = build_from_args(args, "AttentionNCF", split, data)
     metrics, _ = train_and_report(model, split, args, run_dir, task="attention")
     panels = mean_attention(model, split, args.seed)
     names = model.token_names()
@@ -145,6 +67,5 @@ def run(args) -> dict:
         "attention.json",
         {"tokens": names, "mean_weights": {k: v.tolist() for k, v in panels.items()}},
     )
-    log(args, f"attention: wrote {run_dir / 'attention.png'}")
-    print(f"wrote {run_dir / 'metrics.json'}")
+    run_dir.report()
     return metrics

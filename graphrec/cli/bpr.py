@@ -1,20 +1,20 @@
 """``--task bpr``: the BPR-MF baseline (:class:`graphrec.models.bpr.BPRMF`).
 
-Pairwise (BPR) training on the split's train ``rates`` edges with its own defaults
-(``graphrec.cli.lightgcn.DEFAULTS["bpr"]``); writes the usual run folder (config.json,
-metrics.json, history.csv, curves.png, model/).
+Pairwise (BPR) training on the split's train ``rates`` edges with the model's own defaults;
+writes the usual run folder (config.json, metrics.json, history.csv, curves.png, model/).
 """
 
 from __future__ import annotations
 
-from graphrec.cli import lightgcn
+from graphrec.cli.training import add_model_task_arguments, run_model_task
+from graphrec.models.bpr import BPRMF
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser) -> None:
-    lightgcn.add_arguments(parser, "bpr")
+    add_model_task_arguments(parser, BPRMF)
 
 
 def run(args) -> dict:
-    return lightgcn.run(args, "bpr")
+    return run_model_task(args, "BPRMF")

@@ -133,9 +133,21 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
         help="only ratings >= this are positives (default: every rating)",
     )
     g.add_argument("--out", default=None, help="run folder (default: runs/<task>/<timestamp>/)")
+    g.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="replay a run: take every option from its config.json (options given here win; "
+        "the run goes to a new folder unless --out is given)",
+    )
     g.add_argument("--seed", type=at_least(0), default=0, help="random seed (default: 0)")
     g.add_argument("--device", default="auto", help="auto (default), cpu or cuda[:N]")
     g.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
+    g.add_argument(
+        "--progress",
+        action="store_true",
+        help="progress bars even when standard error is not a terminal (default: only on one)",
+    )
     return parser
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from graphrec.cli.common import at_least, fraction, load_graph, log, make_split, open_run
+from graphrec.cli.common import at_least, load_graph, log, make_split, open_run
+from graphrec.cli.options import show_progress
 
 __all__ = ["add_arguments", "run", "run_features", "run_explain", "method_argument"]
 
@@ -39,41 +40,15 @@ def method_argument(value: str) -> list[str]:
 
 
 def add_arguments(parser) -> None:
-    from graphrec.cli.training import add_training_arguments
+    from graphrec.cli.training import add_model_task_arguments
+    from graphrec.models.feature_mlp import FeatureMLP
 
     # build_parser passes the group "<task> options": tell the two tasks apart by its title
     task = (getattr(parser, "title", None) or "features options").split()[0]
     explain = task == "explain"
-    add_training_arguments(
-        parser, epochs=8 if explain else 30, factors=16, batch_size=2048, lr=3e-3, patience=3
-    )
-    parser.add_argument(
-        "--objective",
-        choices=["rating", "ranking"],
-        default="rating",
-        help="rating: MSE on ratings, early stopping on valid RMSE (RMSE/MAE reported); "
-        "ranking: BCE on implicit feedback with sampled negatives, early stopping on valid "
-        "NDCG@K (default rating)",
-    )
-    parser.add_argument(
-        "--no-ids",
-        action="store_true",
-        help="attributes only, no id embeddings (generalises to unseen "
-        "users); --factors is the id embedding size otherwise",
-    )
-    parser.add_argument(
-        "--layers",
-        type=at_least(1),
-        nargs="+",
-        default=[64, 32],
-        help="hidden sizes (default 64 32)",
-    )
-    parser.add_argument(
-        "--dropout",
-        type=fraction(),
-        default=0.1,
-        help="dropout after each hidden layer (default 0.1)",
-    )
+    add_model_task_arguments(parser, FeatureMLP)
+    if explain:  # the quick model trained when no --run is given
+        parser.set_defaults(epochs=8)
     if not explain:
         return
     parser.add_argument(
@@ -131,37 +106,19 @@ def run(args) -> dict:
 
 
 # ---------------------------------------------------------------------------- features
-def build_model(data, args):
-    """A fresh, seeded FeatureMLP from the CLI arguments."""
-    from graphrec.models.feature_mlp import FeatureMLP
+def build_model(data, split, args):
+    """A fresh FeatureMLP from the options (others: the model's defaults), seeded by
+    ``--seed``."""
+    from graphrec.cli.training import build_from_args
 
-    torch.manual_seed(args.seed)
-    return FeatureMLP.from_graph(
-        data,
-        use_ids=not args.no_ids,
-        embedding_dim=args.factors,
-        layers=tuple(args.layers),
-        dropout=args.dropout,
-        objective=args.objective,
-    )
+    return build_from_args(args, "FeatureMLP", split, data)
 
 
 def fit_model(model, split, args):
-    """Train with the model's objective and the CLI arguments; returns the History."""
-    patience = args.patience if args.patience and args.patience > 0 else None
-    return model.fit(
-        split,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        weight_decay=args.weight_decay,
-        patience=patience,
-        num_negatives=args.negatives,
-        k=args.topk,
-        seed=args.seed,
-        device=args.device,
-        progress=not args.quiet,
-    )
+    """Train with the model's objective and the options; returns the History."""
+    from graphrec.cli.options import train_config
+
+    return model.fit(split, train_config(args)).history
 
 
 def rating_report(model, split) -> dict:
@@ -189,28 +146,13 @@ def run_features(args) -> dict:
     data = load_graph(args)
     split = make_split(args, data)
     run_dir = open_run(args, "features")
-    model = build_model(data, args)
+    model = build_model(data, split, args)
     history = fit_model(model, split, args)
     extra: dict = {}
-    if args.objective == "rating":
+    if model.objective == "rating":
         extra["rating"] = rating_report(model, split)
-        extra["training"] = {
-            "objective": "rating (MSE)",
-            "best_epoch": history.best_epoch,
-            "epochs_run": len(history.epochs),
-            "stopped_early": history.stopped_early,
-            "best_valid_rmse": -history.best_score,
-            "selection": "valid RMSE, best weights restored",
-        }
     metrics, _ = train_and_report(
-        model,
-        split,
-        args,
-        run_dir,
-        task="features",
-        objective="bce",
-        history=history,
-        extra=extra,
+        model, split, args, run_dir, task="features", history=history, extra=extra
     )
     if "rating" in metrics:
         r = metrics["rating"]
@@ -219,7 +161,7 @@ def run_features(args) -> dict:
             f"test  rating  RMSE {r['rmse']:.4f}  MAE {r['mae']:.4f}  "
             f"(train-mean baseline RMSE {r['baseline_train_mean']['rmse']:.4f})",
         )
-    print(f"wrote {run_dir / 'metrics.json'}")
+    run_dir.report()
     return metrics
 
 
@@ -272,7 +214,7 @@ def _pick_edge(u: int | None, m: int | None, split, model) -> tuple[int, int]:
     hit = torch.nonzero(split.test[0] == u).view(-1)
     if hit.numel():
         return u, int(split.test[1, hit[0]])
-    ids, _ = model.recommend([u], k=1, exclude_seen=model.seen_movies.numel() > 0)
+    ids, _ = model.recommend_indices([u], k=1, exclude_seen=model.seen_movies.numel() > 0)
     return u, int(ids[0, 0])
 
 
@@ -321,8 +263,10 @@ def run_explain(args) -> dict:
     split = make_split(args, data)
     run_dir = open_run(args, "explain")
     if not args.run:
-        log(args, f"no --run: training a quick FeatureMLP ({args.objective}, {args.epochs} epochs)")
-        model = build_model(data, args)
+        model = build_model(data, split, args)
+        log(
+            args, f"no --run: training a quick FeatureMLP ({model.objective}, {args.epochs} epochs)"
+        )
         history = fit_model(model, split, args)
         model.save(run_dir / "model")
         trained = {"epochs_run": len(history.epochs), "train_seconds": history.train_seconds}
@@ -353,7 +297,7 @@ def run_explain(args) -> dict:
     if args.global_edges > 0:
         log(args, f"global view: {args.global_edges} test edges")
         glob = explainer.explain_edges(
-            split.test, methods, sample=args.global_edges, progress=not args.quiet
+            split.test, methods, sample=args.global_edges, progress=show_progress(args)
         )
     agree = agreement(local, glob)
     curves_local = deletion_curves(model, local, seed=args.seed) if local.methods else None
@@ -414,5 +358,5 @@ def run_explain(args) -> dict:
     with atomic_write(run_dir / "summary.txt", "w") as fh:
         fh.write(text + "\n")
     print(text)
-    print(f"wrote {run_dir / 'explanations.json'}")
+    run_dir.report()
     return record

@@ -34,12 +34,45 @@ def build_parser(task: str | None, prog: str = "graphrec") -> argparse.ArgumentP
     return parser
 
 
+def replay_defaults(path: str, task: str | None) -> tuple[str, dict]:
+    """``(task, options)`` recorded in a run's ``config.json`` (``--config FILE``)."""
+    import json
+    from pathlib import Path
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / "config.json"
+    try:
+        recorded = json.loads(file.read_text())
+        options, recorded_task = dict(recorded["config"]), recorded["task"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(
+            f"error: --config {path}: not a graphrec run's config.json ({exc}); pass the "
+            "config.json a run folder holds"
+        ) from None
+    recorded_task = options.get("task", recorded_task)
+    if task is not None and task != recorded_task:
+        raise SystemExit(f"error: --config {path} is a {recorded_task!r} run, not {task!r}")
+    for key in ("task", "out", "config"):  # a replay never writes into the recorded folder
+        options.pop(key, None)
+    return recorded_task, options
+
+
 def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
     argv = sys.argv[1:] if argv is None else argv
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--task")
+    pre.add_argument("--config")
     known, _ = pre.parse_known_args(argv)
-    parser = build_parser(known.task, prog)
+    task, replay = known.task, {}
+    if known.config:
+        task, replay = replay_defaults(known.config, known.task)
+        if known.task is None:
+            argv = ["--task", task, *argv]
+    parser = build_parser(task, prog)
+    if replay:
+        dests = {a.dest for a in parser._actions}
+        parser.set_defaults(**{k: v for k, v in replay.items() if k in dests})
     args = parser.parse_args(argv)
     module = importlib.import_module(TASKS[args.task][0])
     from graphrec.data.graph import UnknownMovieError, UnknownUserError

@@ -1,7 +1,7 @@
 """``--task gmf | mlp | neumf | sweep``: neural collaborative filtering (He et al., WWW 2017).
 
 - ``gmf``, ``mlp``, ``neumf``: train one model on the ``rates`` edges (BCE on train positives
-  plus ``--negatives`` fresh uniform negatives each epoch), early-stop on valid NDCG@K and
+  plus ``--num-negatives`` fresh uniform negatives each epoch), early-stop on valid NDCG@K and
   write the run folder (config.json, metrics.json, history.csv, curves.png, model/).
 - ``neumf --pretrain``: train GMF and MLP first (their histories go to
   ``history_gmf.csv`` / ``history_mlp.csv``), then NeuMF initialised from them
@@ -19,162 +19,137 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import torch
-
-from graphrec.cli.common import (
-    at_least,
-    bounded,
-    fraction,
-    load_graph,
-    log,
-    make_split,
-    open_run,
-    positive,
+from graphrec.cli.common import at_least, bounded, load_graph, log, make_split, open_run, positive
+from graphrec.cli.options import add_training_arguments, train_config
+from graphrec.cli.training import (
+    add_model_task_arguments,
+    build_from_args,
+    train_and_report,
+    write_history,
 )
-from graphrec.cli.training import add_training_arguments, fit_from_args, train_and_report
 from graphrec.models.ncf import GMF, MLP, NeuMF
+from graphrec.presets import build_model
 from graphrec.runs import RunDir
 
-__all__ = ["add_arguments", "run", "build_model", "train_neumf_pretrained", "run_sweep"]
+__all__ = ["add_arguments", "run", "sweep_model", "train_neumf_pretrained", "run_sweep"]
 
 MODELS = {"gmf": GMF, "mlp": MLP, "neumf": NeuMF}
 
 
 def add_arguments(parser) -> None:
-    # patience None: 5 for gmf/mlp/neumf, no early stopping for the sweep
-    add_training_arguments(parser, factors=32, patience=None, epochs=30, weight_decay=1e-5)
-    parser.add_argument(
-        "--layers",
-        type=at_least(1),
-        nargs="+",
-        default=None,
-        help="MLP hidden sizes (default: 4f 2f f for --factors f)",
-    )
-    parser.add_argument(
-        "--mlp-embedding-dim",
-        type=at_least(1),
-        default=None,
-        help="size of each MLP embedding (default: 2f)",
-    )
-    parser.add_argument(
-        "--dropout",
-        type=fraction(),
-        default=0.0,
-        help="dropout after each MLP hidden layer (default 0)",
-    )
+    # build_parser passes the group "<task> options": tell the tasks apart by its title
+    task = (getattr(parser, "title", None) or "neumf options").split()[0]
+    if task == "sweep":
+        _sweep_arguments(parser)
+        return
+    add_model_task_arguments(parser, MODELS[task])
+    if task != "neumf":
+        return
     parser.add_argument(
         "--pretrain",
         action="store_true",
-        help="neumf: train GMF and MLP first and start NeuMF from them",
+        help="train GMF and MLP first (each with its own defaults) and start NeuMF from them",
     )
     parser.add_argument(
         "--alpha",
         type=bounded(float, 0, 1),
         default=0.5,
-        help="neumf --pretrain: weight of GMF's output layer (default 0.5)",
+        help="--pretrain: weight of GMF's output layer (default 0.5)",
     )
     parser.add_argument(
         "--pretrain-epochs",
         type=at_least(1),
         default=None,
-        help="neumf --pretrain: maximum epochs of GMF and of MLP (default: --epochs)",
+        help="--pretrain: maximum epochs of GMF and of MLP (default: theirs)",
     )
     parser.add_argument(
         "--finetune-lr",
         type=positive(),
         default=None,
-        help="neumf --pretrain: learning rate of the NeuMF stage (default: --lr / 5)",
+        help="--pretrain: learning rate of the NeuMF stage (default: NeuMF's lr / 5)",
     )
+
+
+def _sweep_arguments(parser) -> None:
     parser.add_argument(
         "--sweep-model",
         choices=sorted(MODELS),
         default="neumf",
-        help="sweep: which model (default neumf)",
+        help="which model (default neumf)",
     )
     parser.add_argument(
         "--sweep-factors",
         type=at_least(1),
         nargs="+",
         default=[8, 16, 32, 64],
-        help="sweep: predictive factors to train (default 8 16 32 64)",
+        help="predictive factors f to train: GMF embeddings of f, MLP embeddings of 2f under "
+        "the tower 4f-2f-f (default 8 16 32 64)",
+    )
+    add_training_arguments(parser)  # defaults: the swept model's own, never early stopping
+
+
+def sweep_model(name: str, split, factors: int, seed: int = 0):
+    """GMF / MLP / NeuMF with ``factors`` predictive factors (the NCF paper's study)."""
+    if name == "gmf":
+        return build_model("GMF", split, seed=seed, embedding_dim=factors)
+    if name == "mlp":
+        return build_model("MLP", split, seed=seed, embedding_dim=2 * factors)
+    return build_model(
+        "NeuMF", split, seed=seed, embedding_dim=factors, mlp_embedding_dim=2 * factors
     )
 
 
-def build_model(name: str, split, args, factors: int | None = None):
-    """A fresh, seeded GMF / MLP / NeuMF from the CLI arguments."""
-    f = args.factors if factors is None else factors
-    torch.manual_seed(args.seed)
-    u, m = split.num_users, split.num_movies
-    if name == "gmf":
-        return GMF(u, m, factors=f)
-    layers = args.layers if factors is None else None  # the sweep scales the tower with f
-    if name == "mlp":
-        return MLP(
-            u,
-            m,
-            factors=f,
-            layers=layers,
-            embedding_dim=args.mlp_embedding_dim,
-            dropout=args.dropout,
-        )
-    if name == "neumf":
-        return NeuMF(
-            u,
-            m,
-            factors=f,
-            layers=layers,
-            mlp_embedding_dim=args.mlp_embedding_dim,
-            dropout=args.dropout,
-        )
-    raise ValueError(f"unknown NCF model {name!r}; choose one of {sorted(MODELS)}")
-
-
-def _patience(args, default: int | None) -> None:
-    if args.patience is None:
-        args.patience = default if default is not None else 0
-
-
 def train_neumf_pretrained(split, args, run_dir: RunDir | None = None):
-    """GMF and MLP, then NeuMF from them; returns ``(neumf, history, pretrain_info, seconds)``.
-
-    ``seconds`` is the wall time of the two pretraining fits.
-    """
-    from graphrec.cli.training import write_history
-
+    """GMF and MLP (each with its own training defaults), then NeuMF from them, fine-tuned;
+    returns ``(neumf, history, pretrain_info, seconds)``, ``seconds`` the wall time of the two
+    pretraining fits."""
     t0 = time.perf_counter()
-    epochs = args.pretrain_epochs or args.epochs
-    gmf = build_model("gmf", split, args)
-    h_gmf = fit_from_args(gmf, split, args, epochs=epochs)
-    mlp = build_model("mlp", split, args)
-    h_mlp = fit_from_args(mlp, split, args, epochs=epochs)
+    shape = build_from_args(args, "NeuMF", split).hparams
+    pre_cfg = train_config(args).replace(
+        **{f: None for f in ("lr", "lr_decay", "weight_decay", "batch_size", "patience")},
+        epochs=args.pretrain_epochs,
+    )
+    gmf = build_model("GMF", split, seed=args.seed, embedding_dim=shape["embedding_dim"])
+    gmf.fit(split, pre_cfg)
+    mlp = build_model(
+        "MLP",
+        split,
+        seed=args.seed,
+        embedding_dim=shape["mlp_embedding_dim"],
+        layers=shape["layers"],
+        dropout=shape["dropout"],
+    )
+    mlp.fit(split, pre_cfg)
     seconds = time.perf_counter() - t0
     info: dict[str, Any] = {}
-    for name, h in (("gmf", h_gmf), ("mlp", h_mlp)):
+    for name, m in (("gmf", gmf), ("mlp", mlp)):
+        h = m.history
         info[name] = {**h.summary(), "best_valid_ndcg": h.best_score}
         log(
             args,
-            f"pretrain {name}: best valid NDCG@{args.topk} {h.best_score:.4f} "
+            f"pretrain {name}: best valid score {h.best_score:.4f} "
             f"(epoch {h.best_epoch}, {h.train_seconds:.1f}s)",
         )
         if run_dir is not None:
-            write_history(h, run_dir, f"history_{name}", k=args.topk, title=f"{name} pretraining")
+            k = h.config.get("eval_k", 10)
+            write_history(h, run_dir, f"history_{name}", k=k, title=f"{name} pretraining")
     model = NeuMF.from_pretrained(gmf, mlp, alpha=args.alpha)
-    lr = args.finetune_lr if args.finetune_lr is not None else args.lr / 5
+    cfg = train_config(args)
+    lr = args.finetune_lr
+    if lr is None:
+        lr = (cfg.lr or model.training_defaults()["lr"]) / 5
     info["alpha"], info["finetune_lr"] = args.alpha, lr
-    history = fit_from_args(model, split, args, lr=lr)
-    return model, history, info, seconds
+    model.fit(split, cfg.replace(lr=lr))
+    return model, model.history, info, seconds
 
 
 def run(args) -> dict:
     task = args.task
     data = load_graph(args)
     split = make_split(args, data)
-    if task == "sweep":
-        _patience(args, None)
-        run_dir = open_run(args, "sweep")
-        return run_sweep(split, args, run_dir)
-    _patience(args, 5)
     run_dir = open_run(args, task)
+    if task == "sweep":
+        return run_sweep(split, args, run_dir)
     if task == "neumf" and args.pretrain:
         model, history, info, seconds = train_neumf_pretrained(split, args, run_dir)
         metrics, _ = train_and_report(
@@ -188,11 +163,9 @@ def run(args) -> dict:
             extra_seconds=seconds,
         )
     else:
-        if args.pretrain:
-            raise SystemExit("--pretrain only applies to --task neumf")
-        model = build_model(task, split, args)
+        model = build_from_args(args, MODELS[task].__name__, split, data)
         metrics, _ = train_and_report(model, split, args, run_dir, task=task)
-    print(f"wrote {run_dir / 'metrics.json'}")
+    run_dir.report()
     return metrics
 
 
@@ -209,13 +182,16 @@ def run_sweep(split, args, run_dir: RunDir) -> dict:
     from graphrec.io import atomic_write
     from graphrec.viz.curves import plot_sweep
 
-    k = args.topk
+    k = args.eval_k or 10
     histories, rows = {}, []
+    cfg = train_config(args)
+    if cfg.patience is None:
+        cfg = cfg.replace(patience=0)  # the paper's curves: every epoch, no early stopping
     for f in args.sweep_factors:
         log(args, f"sweep: {args.sweep_model} with {f} factors")
         sub = RunDir("sweep", run_dir / f"factors-{f}")
-        model = build_model(args.sweep_model, split, args, factors=f)
-        metrics, h = train_and_report(model, split, args, sub, task="sweep")
+        model = sweep_model(args.sweep_model, split, f, args.seed)
+        metrics, h = train_and_report(model, split, args, sub, task="sweep", config=cfg)
         histories[f"factors={f}"] = h
         hr = [e[f"valid_hr@{k}"] for e in h.epochs if f"valid_hr@{k}" in e]
         rows.append(
@@ -253,14 +229,14 @@ def run_sweep(split, args, run_dir: RunDir) -> dict:
     md = [
         f"# {name} factor sweep on {args.dataset} (seed {args.seed})",
         "",
-        f"Best values over {args.epochs} epochs; valid and test under `sampled` (1 + 99 "
+        f"Best values over {h.config['epochs']} epochs; valid and test under `sampled` (1 + 99 "
         f"negatives) unless marked full; test is the best-valid-NDCG@{k} epoch. One seed: "
         f"differences of ~0.01 are within seed-to-seed noise.",
         "",
-        f"Settings: {name}, MLP tower 4f-2f-f on 2f-d embeddings, batch {args.batch_size}, "
-        f"Adam lr {args.lr:g} (decay {args.lr_decay:g}/epoch), weight decay "
-        f"{args.weight_decay:g}, {args.negatives} negatives per positive, dropout "
-        f"{args.dropout:g}.",
+        f"Settings: {name}, MLP tower 4f-2f-f on 2f-d embeddings, batch "
+        f"{h.config['batch_size']}, Adam lr {h.config['lr']:g} (decay "
+        f"{h.config['lr_decay']:g}/epoch), weight decay {h.config['weight_decay']:g}, "
+        f"{h.config['num_negatives']} negatives per positive.",
         "",
         _markdown(table),
         "",
@@ -281,7 +257,7 @@ def run_sweep(split, args, run_dir: RunDir) -> dict:
     }
     run_dir.write_metrics(summary)
     log(args, "\n".join(md[4:]))
-    print(f"wrote {run_dir / 'sweep.png'}, sweep.csv, sweep.md")
+    run_dir.report()
     return summary
 
 

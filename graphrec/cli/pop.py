@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 
-from graphrec.cli.common import at_least, load_graph, log, make_split, open_run
+from graphrec.cli.common import load_graph, log, make_split, open_run
+from graphrec.cli.options import add_training_arguments
 from graphrec.models.pop import ItemPop
 from graphrec.runs import evaluate_all
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--topk", type=at_least(1), default=10, help="K of HR@K and NDCG@K (default 10)"
-    )
+    add_training_arguments(parser, only=["eval_k"])  # --eval-k, as every task that evaluates
 
 
 def run(args) -> dict:
@@ -23,7 +22,7 @@ def run(args) -> dict:
     model = ItemPop(split.num_users, split.num_movies).fit(split)
     train_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    results = evaluate_all(model, split, k=args.topk, seed=args.seed)
+    results = evaluate_all(model, split, k=args.eval_k or 10, seed=args.seed)
     metrics = {
         "task": "pop",
         "dataset": args.dataset,
@@ -37,9 +36,9 @@ def run(args) -> dict:
     }
     run_dir.write_metrics(metrics)
     model.save(run_dir / "model")
-    k = args.topk
+    k = args.eval_k or 10
     for stage in ("valid", "test"):
         for p, m in results[stage].items():
             log(args, f"{stage:5s} {p:7s} HR@{k} {m[f'hr@{k}']:.4f}  NDCG@{k} {m[f'ndcg@{k}']:.4f}")
-    print(f"wrote {run_dir / 'metrics.json'}")
+    run_dir.report()
     return metrics

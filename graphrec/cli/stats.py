@@ -24,5 +24,5 @@ def run(args) -> dict:
     run_dir = open_run(args, "stats")
     run_dir.write_json("stats.json", stats)
     print(json.dumps(stats, indent=2))
-    print(f"wrote {run_dir / 'stats.json'}")
+    run_dir.report()
     return stats

@@ -11,10 +11,12 @@ from graphrec.data.graph import (
     movie_index,
     user_index,
 )
+from graphrec.data.ids import IdMaps
 from graphrec.data.movielens import DATASETS, ChecksumError, DatasetError, read_tables
 from graphrec.data.sampling import (
     PairwiseSampler,
     PointwiseSampler,
+    RatingSampler,
     sample_negatives,
     sampled_candidates,
 )
@@ -26,9 +28,11 @@ __all__ = [
     "RATED_BY",
     "ChecksumError",
     "DatasetError",
+    "IdMaps",
     "InteractionSplit",
     "PairwiseSampler",
     "PointwiseSampler",
+    "RatingSampler",
     "UnknownMovieError",
     "UnknownUserError",
     "build_graph",

@@ -18,7 +18,6 @@ Node indices are contiguous and 0-based; ``raw_id`` maps them back to MovieLens 
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ import pandas as pd
 import torch
 from torch_geometric.data import HeteroData
 
+from graphrec.data.ids import IdMaps, UnknownMovieError, UnknownUserError
 from graphrec.data.movielens import DatasetError, Tables, default_root, info, read_tables
 from graphrec.io import load_tensors, read_json, save_tensors, write_json
 
@@ -47,20 +47,6 @@ __all__ = [
 RATES = ("user", "rates", "movie")
 RATED_BY = ("movie", "rated_by", "user")
 CACHE_VERSION = 1
-
-
-class UnknownUserError(KeyError):
-    """A user id that is not in the graph."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
-        return str(self.args[0])
-
-
-class UnknownMovieError(KeyError):
-    """A movie id or title that is not in the graph (or a title that is ambiguous)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -319,48 +305,12 @@ def graph_summary(data: HeteroData) -> dict:
 
 
 def user_index(data: HeteroData, raw_id: int) -> int:
-    """Node index of a raw MovieLens user id, or :class:`UnknownUserError`."""
-    raw = data["user"].raw_id
-    pos = int(torch.searchsorted(raw, torch.tensor(int(raw_id))))
-    if pos < raw.numel() and int(raw[pos]) == int(raw_id):
-        return pos
-    raise UnknownUserError(
-        f"user {raw_id} is not in {data.name} ({raw.numel()} users, ids "
-        f"{int(raw.min())}..{int(raw.max())})"
-    )
+    """Node index of a raw user id, or :class:`UnknownUserError`."""
+    return IdMaps.from_graph(data).user_index(raw_id)
 
 
 def movie_index(data: HeteroData, key: int | str) -> int:
-    """Node index of a movie given its raw id or its title (exact, then case-insensitive).
-
-    Raises :class:`UnknownMovieError` naming the closest titles, or listing the candidates
-    when a title is ambiguous.
-    """
-    raw = data["movie"].raw_id
-    if isinstance(key, int) or (isinstance(key, str) and key.strip().isdigit()):
-        rid = int(key)
-        pos = int(torch.searchsorted(raw, torch.tensor(rid)))
-        if pos < raw.numel() and int(raw[pos]) == rid:
-            return pos
-        raise UnknownMovieError(
-            f"movie id {rid} is not in {data.name} ({raw.numel()} movies, ids "
-            f"{int(raw.min())}..{int(raw.max())})"
-        )
-    titles: list[str] = data["movie"].title
-    hits = [i for i, t in enumerate(titles) if t == key]
-    if not hits:
-        low = key.strip().lower()
-        hits = [i for i, t in enumerate(titles) if t.lower() == low]
-    if len(hits) == 1:
-        return hits[0]
-    if len(hits) > 1:
-        which = ", ".join(f"{titles[i]} (id {int(raw[i])})" for i in hits)
-        raise UnknownMovieError(
-            f"title {key!r} is ambiguous in {data.name}: {which}; pass the movie id instead"
-        )
-    close = difflib.get_close_matches(key, titles, n=5, cutoff=0.5)
-    if not close:
-        low = key.strip().lower()
-        close = [t for t in titles if low and low in t.lower()][:5]
-    hint = f"; did you mean: {'; '.join(close)}?" if close else ""
-    raise UnknownMovieError(f"no movie titled {key!r} in {data.name}{hint}")
+    """Node index of a movie given its raw id or its title as people type it (see
+    :meth:`graphrec.data.ids.IdMaps.movie_index`), or :class:`UnknownMovieError` naming the
+    closest titles or listing the candidates of an ambiguous one."""
+    return IdMaps.from_graph(data).movie_index(key)

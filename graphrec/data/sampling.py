@@ -5,6 +5,7 @@
 - :class:`PointwiseSampler`: each epoch, every train positive plus ``k`` fresh negatives,
   shuffled, as (users, movies, labels) tensors for BCE training.
 - :class:`PairwiseSampler`: each epoch, (user, positive, negative) triples for BPR training.
+- :class:`RatingSampler`: each epoch, the train edges with their ratings, shuffled (MSE).
 - :func:`sampled_candidates`: the ``sampled`` evaluation protocol: for every evaluated user, the
   held-out movie plus ``num_negatives`` (default 99) distinct movies the user never rated,
   drawn once from ``seed``.
@@ -17,7 +18,13 @@ from torch import Tensor
 
 from graphrec.data.split import InteractionSplit, isin_sorted, pair_keys
 
-__all__ = ["sample_negatives", "PointwiseSampler", "PairwiseSampler", "sampled_candidates"]
+__all__ = [
+    "sample_negatives",
+    "PointwiseSampler",
+    "PairwiseSampler",
+    "RatingSampler",
+    "sampled_candidates",
+]
 
 
 def sample_negatives(
@@ -136,6 +143,24 @@ class PairwiseSampler:
         users, pos = u.repeat_interleave(self.k), m.repeat_interleave(self.k)
         perm = torch.randperm(users.numel(), generator=generator)
         return users[perm], pos[perm], neg[perm]
+
+
+class RatingSampler:
+    """The train edges with their ratings, shuffled each epoch, for a rating (MSE) objective."""
+
+    def __init__(self, split: InteractionSplit) -> None:
+        if split.train_rating.numel() != split.train.size(1):
+            raise ValueError("the split has no train ratings to fit")
+        self.split = split
+
+    def __len__(self) -> int:
+        return self.split.train.size(1)
+
+    def epoch(self, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Shuffled ``(users [N], movies [N], ratings [N] float)``."""
+        u, m = self.split.train
+        perm = torch.randperm(u.numel(), generator=generator)
+        return u[perm], m[perm], self.split.train_rating.float()[perm]
 
 
 def sampled_candidates(

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from graphrec.data.graph import RATES
+from graphrec.data.ids import IdMaps
 
 __all__ = ["InteractionSplit", "temporal_split", "pair_keys", "isin_sorted", "csr_entries"]
 
@@ -58,6 +59,8 @@ class InteractionSplit:
         rated_keys: sorted keys of every rated pair in the data set, positive or not, in any
             split: evaluation negatives are drawn from movies a user never rated.
         train_ptr, train_movies: CSR of train movies per user ([num_users + 1], [E_train]).
+        ids: the graph's raw ids and titles (:class:`~graphrec.data.ids.IdMaps`), which a model
+            takes from the split it is fitted on.
     """
 
     num_users: int
@@ -73,6 +76,7 @@ class InteractionSplit:
     train_ptr: Tensor
     train_movies: Tensor
     min_rating: float | None = None
+    ids: IdMaps | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def held_out(self, stage: str) -> Tensor:
@@ -162,4 +166,5 @@ def temporal_split(data: HeteroData, min_rating: float | None = None) -> Interac
         train_ptr=train_ptr,
         train_movies=train[1].clone(),
         min_rating=min_rating,
+        ids=IdMaps.from_graph(data) if "raw_id" in data["user"] else None,
     )

@@ -8,8 +8,7 @@ from graphrec.models.attention_ncf import AttentionNCF
 from graphrec.models.base import MODEL_REGISTRY, Recommender
 from graphrec.models.bpr import BPRMF
 from graphrec.models.feature_mlp import FeatureMLP
-from graphrec.models.item2vec import SkipGram
-from graphrec.models.item2vec_recommender import Item2VecRecommender
+from graphrec.models.item2vec import Item2Vec, SkipGram
 from graphrec.models.lightgcn import LightGCN
 from graphrec.models.ncf import GMF, MLP, NeuMF
 from graphrec.models.pop import ItemPop
@@ -25,6 +24,6 @@ __all__ = [
     "LightGCN",
     "AttentionNCF",
     "FeatureMLP",
+    "Item2Vec",
     "SkipGram",
-    "Item2VecRecommender",
 ]

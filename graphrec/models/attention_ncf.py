@@ -36,8 +36,9 @@ class AttentionNCF(Recommender):
     .. math::
         \hat{y}_{u,i} = \mathbf{w}^\top \operatorname{MLP}(\operatorname{vec}(H)) + b
 
-    trained with binary cross-entropy with logits on sampled negatives (Adam), e.g.
-    ``graphrec.train.fit(model, split, objective="bce")``. :meth:`attention` returns the
+    trained with binary cross-entropy with logits on sampled negatives (Adam) by
+    ``model.fit(split)``; training defaults (:attr:`train_defaults`): up to 25 epochs, batch
+    4096, lr 5e-3, 4 negatives per positive, patience 5. :meth:`attention` returns the
     weights :math:`A` ([B, T, T], rows sum to one) for inspection.
 
     Args:
@@ -51,7 +52,16 @@ class AttentionNCF(Recommender):
         residual: add the tokens back to the attention output (default True; the seed's
             model had none: ``residual=False``).
         init_std: standard deviation of the embeddings' normal initialisation (default 0.01).
+        seed: seeds the initial weights (default 0).
     """
+
+    train_defaults = {
+        "epochs": 25,
+        "batch_size": 4096,
+        "lr": 5e-3,
+        "num_negatives": 4,
+        "patience": 5,
+    }
 
     def __init__(
         self,
@@ -63,8 +73,9 @@ class AttentionNCF(Recommender):
         dropout: float = 0.0,
         residual: bool = True,
         init_std: float = 0.01,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(num_users, num_movies)
+        super().__init__(num_users, num_movies, seed)
         if num_chunks < 1 or embedding_dim % num_chunks:
             raise ValueError(
                 f"embedding_dim={embedding_dim} must be a positive multiple of "

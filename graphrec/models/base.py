@@ -3,16 +3,22 @@
 A model is an ``nn.Module`` over contiguous node indices (``0..num_users-1``,
 ``0..num_movies-1``) with:
 
+- ``fit(split, config=None, **overrides) -> self``: train (the one loop of
+  :mod:`graphrec.train`, with the objective the class declares in ``fit_objective`` and its
+  own ``train_defaults``; closed-form and walk-based models override ``fit``). The model takes
+  the split's train movies (filtered by ``recommend``) and raw-id maps (``model.ids``) from it;
 - ``score(users [B], movies [B]) -> [B]``: a score per (user, movie) pair, higher is better;
 - ``score_all(users [B]) -> [B, num_movies]``: scores of every movie;
-- ``recommend(users [B], k, exclude_seen=True) -> (ids [B, k], scores [B, k])``;
+- ``recommend(users, k, exclude_seen=True) -> (movies [B, k], scores [B, k])`` in **raw ids**
+  (the data set's own user and movie ids), best first; ``recommend_indices`` is the same on
+  node indices;
 - ``save(path)`` / ``Recommender.load(path)``: a folder with ``weights.pt`` (plain tensors,
   loaded with ``weights_only=True``) and ``model.json`` (class, constructor arguments, id maps).
 
-Constructor arguments are typed hyperparameters; a subclass records them with
-``self.hparams = {...}`` so that ``load`` can rebuild it. ``fit``-style training lives in the
-model (``fit(split, ...)``) or in :mod:`graphrec.train`; ``remember_seen(split)`` stores the
-train movies that ``recommend(exclude_seen=True)`` filters out.
+Constructor arguments are typed hyperparameters whose defaults are the best settings known on
+the valid stage (:mod:`graphrec.presets` holds the per-data-set exceptions); ``seed`` seeds the
+initial weights. A subclass records its arguments in ``self.hparams`` so that ``load`` can
+rebuild it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from graphrec.data.graph import UnknownMovieError, UnknownUserError
+from graphrec.data.ids import IdMaps, UnknownMovieError, UnknownUserError
 from graphrec.data.split import csr_entries
 from graphrec.io import atomic_write, load_tensors, save_tensors
 
@@ -41,26 +47,63 @@ class Recommender(nn.Module, ABC):
     Args:
         num_users: number of user nodes.
         num_movies: number of movie nodes.
+        seed: seeds torch's global generator before the subclass draws its initial weights
+            (``None``: leave it as it is).
     """
 
     hparams: dict[str, Any]
     #: whether the model's scores depend on the user (ItemPop's do not)
     personalised: ClassVar[bool] = True
+    #: the objective of :func:`graphrec.train.fit`: ``bce``, ``bpr`` or ``rating``
+    fit_objective: ClassVar[str] = "bce"
+    #: this model's best known training settings (fields of :class:`graphrec.train.TrainConfig`)
+    train_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not getattr(cls, "__abstractmethods__", None):
             MODEL_REGISTRY[cls.__name__] = cls
 
-    def __init__(self, num_users: int, num_movies: int) -> None:
+    def __init__(self, num_users: int, num_movies: int, seed: int | None = None) -> None:
         super().__init__()
         if num_users <= 0 or num_movies <= 0:
             raise ValueError(f"need at least one user and one movie, got {num_users}, {num_movies}")
+        if seed is not None:
+            torch.manual_seed(seed)
         self.num_users, self.num_movies = int(num_users), int(num_movies)
         self.hparams = {"num_users": self.num_users, "num_movies": self.num_movies}
         self.register_buffer("seen_ptr", torch.zeros(self.num_users + 1, dtype=torch.long))
         self.register_buffer("seen_movies", torch.zeros(0, dtype=torch.long))
         self.meta: dict[str, Any] = {}
+        self.ids: IdMaps | None = None
+        self.history = None
+
+    @classmethod
+    def from_split(cls, split, data=None, **kwargs: Any) -> Recommender:
+        """A model sized for ``split`` (``data``: the graph, for models that read node
+        attributes); ``kwargs`` are constructor arguments."""
+        return cls(split.num_users, split.num_movies, **kwargs)
+
+    # ------------------------------------------------------------------ training
+    def training_defaults(self) -> dict[str, Any]:
+        """This model's training settings (:attr:`train_defaults`; a model whose best
+        settings depend on its arguments overrides this)."""
+        return dict(self.train_defaults)
+
+    def fit(self, split, config=None, **overrides: Any) -> Recommender:
+        """Train on ``split`` with :func:`graphrec.train.fit`; returns the model, its
+        :class:`~graphrec.train.History` in ``self.history``.
+
+        Args:
+            split: the interaction split (its valid stage selects the best epoch).
+            config: a :class:`~graphrec.train.TrainConfig`; fields left ``None`` take the
+                model's defaults.
+            overrides: fields of the config to change (``model.fit(split, epochs=5)``).
+        """
+        from graphrec.train import fit
+
+        self.history = fit(self, split, config, **overrides)
+        return self
 
     # ------------------------------------------------------------------ contract
     @abstractmethod
@@ -106,20 +149,58 @@ class Recommender(nn.Module, ABC):
         return movies.to(self.device)
 
     def remember_seen(self, split) -> Recommender:
-        """Store the split's train movies per user, filtered by ``recommend``."""
+        """Store the split's train movies per user (filtered by ``recommend``) and its raw-id
+        maps (``self.ids``)."""
+        if (split.num_users, split.num_movies) != (self.num_users, self.num_movies):
+            raise ValueError(
+                f"the split has {split.num_users} users and {split.num_movies} movies, this "
+                f"{type(self).__name__} {self.num_users} and {self.num_movies}: build the model "
+                "for the split's graph"
+            )
         self.seen_ptr = split.train_ptr.clone().to(self.seen_ptr.device)
         self.seen_movies = split.train_movies.clone().to(self.seen_ptr.device)
+        if getattr(split, "ids", None) is not None:
+            self.ids = split.ids
         return self
+
+    def _id_maps(self) -> IdMaps:
+        if self.ids is None:
+            raise RuntimeError(
+                f"this {type(self).__name__} has no raw-id maps: fit it on a split of a graph "
+                "with raw ids (temporal_split(load_movielens(...))), or name users by node index "
+                "with recommend_indices"
+            )
+        return self.ids
 
     @torch.no_grad()
     def recommend(
+        self, users: Any, k: int = 10, exclude_seen: bool = True
+    ) -> tuple[Tensor, Tensor]:
+        """Top-``k`` movies for raw user id(s) ``users``: ``(movies [B, k], scores [B, k])``,
+        raw movie ids, best first.
+
+        Users are named by the data set's own ids (MovieLens user 196), resolved through the
+        id maps the model took from its split; an unknown id raises
+        :class:`~graphrec.data.ids.UnknownUserError`. ``exclude_seen`` drops each user's
+        train movies.
+        """
+        ids = self._id_maps()
+        raw = [users] if isinstance(users, (int, str)) or not hasattr(users, "__iter__") else users
+        if isinstance(raw, Tensor):
+            raw = raw.view(-1).tolist()
+        index = torch.tensor(ids.user_indices(raw), dtype=torch.long)
+        top, scores = self.recommend_indices(index, k, exclude_seen)
+        movies = torch.as_tensor(ids.movies)[top.cpu()] if _numeric(ids.movies) else None
+        if movies is None:  # raw ids that are not numbers cannot live in a tensor
+            return [ids.raw_movies(row) for row in top.tolist()], scores
+        return movies, scores
+
+    @torch.no_grad()
+    def recommend_indices(
         self, users: Tensor | int | list[int], k: int = 10, exclude_seen: bool = True
     ) -> tuple[Tensor, Tensor]:
-        """Top-``k`` movies per user: ``(ids [B, k], scores [B, k])``, best first.
-
-        ``exclude_seen`` drops each user's train movies (stored by :meth:`remember_seen`,
-        which ``fit`` calls).
-        """
+        """Top-``k`` movies per user node index: ``(indices [B, k], scores [B, k])``, best
+        first. ``exclude_seen`` drops each user's train movies (stored by ``fit``)."""
         users = self.check_users(users)
         if not 1 <= k <= self.num_movies:
             raise ValueError(f"k must be in 1..{self.num_movies}, not {k}")
@@ -158,6 +239,7 @@ class Recommender(nn.Module, ABC):
             "hparams": self.hparams,
             "extra": self.extra_state(),
             "meta": self.meta,
+            "ids": self.ids.to_json() if self.ids is not None else None,
         }
         with atomic_write(path / "model.json", "w") as fh:
             json.dump(spec, fh, indent=2)
@@ -181,7 +263,7 @@ class Recommender(nn.Module, ABC):
         if cls is not Recommender and not issubclass(klass, cls):
             raise TypeError(f"{path} holds a {name}, not a {cls.__name__}")
         hp = dict(spec["hparams"])
-        model = klass(**hp)
+        model = klass(**hp, seed=None)
         state = load_tensors(path / "weights.pt", map_location)
         # buffers whose size depends on data (seen lists) are resized before loading
         for key in ("seen_ptr", "seen_movies"):
@@ -190,4 +272,10 @@ class Recommender(nn.Module, ABC):
         model.load_extra_state(spec.get("extra", {}))
         model.load_state_dict(state)
         model.meta = spec.get("meta", {})
+        if spec.get("ids"):
+            model.ids = IdMaps.from_json(spec["ids"])
         return model.eval()  # a loaded model scores; dropout must not apply
+
+
+def _numeric(values: list[Any]) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)

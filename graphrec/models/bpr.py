@@ -39,27 +39,39 @@ class BPRMF(Recommender):
           \left(\lVert\mathbf{p}_u\rVert^2 + \lVert\mathbf{q}_i\rVert^2
           + \lVert\mathbf{q}_j\rVert^2\right)
 
-    Train with ``graphrec.train.fit(model, split, objective="bpr")``: the loop calls
-    :meth:`bpr_loss` on (user, positive, negative) triples from
-    :class:`graphrec.data.PairwiseSampler`.
+    ``model.fit(split)`` trains it pairwise (``fit_objective = "bpr"``): the loop of
+    :mod:`graphrec.train` calls :meth:`bpr_loss` on (user, positive, negative) triples from
+    :class:`graphrec.data.PairwiseSampler`. Training defaults (:attr:`train_defaults`): 60
+    epochs, batch 2048, Adam lr 5e-3, 1 negative per positive, patience 10.
 
     Args:
         num_users: number of users.
         num_movies: number of movies.
         embedding_dim: size of the embeddings (default 64).
-        reg: :math:`\lambda`, L2 weight on the batch's embeddings (default 1e-4).
+        reg: :math:`\lambda`, L2 weight on the batch's embeddings (default 1e-2).
         init_std: standard deviation of the normal initialisation (default 0.1).
+        seed: seeds the initial weights (default 0).
     """
+
+    fit_objective = "bpr"
+    train_defaults = {
+        "epochs": 60,
+        "batch_size": 2048,
+        "lr": 5e-3,
+        "num_negatives": 1,
+        "patience": 10,
+    }
 
     def __init__(
         self,
         num_users: int,
         num_movies: int,
         embedding_dim: int = 64,
-        reg: float = 1e-4,
+        reg: float = 1e-2,
         init_std: float = 0.1,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(num_users, num_movies)
+        super().__init__(num_users, num_movies, seed)
         self.hparams.update(embedding_dim=embedding_dim, reg=reg, init_std=init_std)
         self.reg = float(reg)
         self.user_emb = nn.Embedding(num_users, embedding_dim)

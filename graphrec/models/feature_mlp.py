@@ -14,9 +14,13 @@ Two objectives:
 
 - ``rating``: :math:`\hat{y}_{ui}` is the predicted rating, trained with mean squared error on
   the train ratings (the bias starts at the train mean); validated by RMSE on the valid
-  ratings (:meth:`FeatureMLP.fit`). :meth:`rating_metrics` gives RMSE and MAE.
+  ratings. :meth:`rating_metrics` gives RMSE and MAE.
 - ``ranking``: :math:`\hat{y}_{ui}` is a logit, trained on implicit feedback with sampled
-  negatives and binary cross-entropy through :func:`graphrec.train.fit`.
+  negatives and binary cross-entropy.
+
+Both go through the one loop of :mod:`graphrec.train` (``model.fit(split)``): the model's
+``fit_objective`` is ``rating`` or ``bce``, and its hooks (:meth:`rating_loss`,
+:meth:`validation`, :meth:`before_fit`) supply what differs.
 
 Either way the model obeys the recommender contract (``score``, ``score_all``,
 ``recommend``, ``save``/``load``), so it is evaluated under the ``sampled`` and ``full``
@@ -34,9 +38,7 @@ generalises to unseen users and movies by construction.
 
 from __future__ import annotations
 
-import copy
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,7 +91,14 @@ class FeatureMLP(Recommender):
         dropout: dropout after each hidden layer (default 0.1).
         objective: ``rating`` (default; scores are predicted ratings) or ``ranking``
             (scores are logits of implicit feedback).
+        seed: seeds the initial weights (default 0).
+
+    Training defaults (:meth:`training_defaults`): ``rating``: up to 30 epochs, batch 2048,
+    Adam lr 3e-3, patience 3 (on valid RMSE); ``ranking``: up to 30 epochs, batch 4096, lr
+    5e-3, 4 negatives per positive, patience 5 (on valid NDCG@10).
     """
+
+    OBJECTIVE_CHOICES = OBJECTIVES
 
     def __init__(
         self,
@@ -107,8 +116,9 @@ class FeatureMLP(Recommender):
         layers: Sequence[int] = (64, 32),
         dropout: float = 0.1,
         objective: str = "rating",
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(num_users, num_movies)
+        super().__init__(num_users, num_movies, seed)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
         layers = tuple(int(h) for h in layers)
@@ -166,6 +176,14 @@ class FeatureMLP(Recommender):
         if x.dim() != 2 or x.size(0) != rows:
             raise ValueError(f"{name} must be [{what}={rows}, F], not {list(x.shape)}")
         return x.detach().clone()
+
+    @classmethod
+    def from_split(cls, split, data=None, **kwargs: Any) -> FeatureMLP:
+        """Sized for ``split``, with the attributes of ``data`` (required: this model reads
+        node attributes)."""
+        if data is None:
+            raise ValueError("FeatureMLP reads node attributes: pass the graph as data=")
+        return cls.from_graph(data, **kwargs)
 
     @classmethod
     def from_graph(cls, data, **kwargs: Any) -> FeatureMLP:
@@ -253,149 +271,47 @@ class FeatureMLP(Recommender):
         neg = self(self.features(users, negatives), users, negatives)
         return -F.logsigmoid(pos - neg).mean()
 
-    def fit(
-        self,
-        split,
-        *,
-        epochs: int = 30,
-        batch_size: int = 1024,
-        lr: float = 2e-3,
-        weight_decay: float = 0.0,
-        patience: int | None = 3,
-        num_negatives: int = 4,
-        k: int = 10,
-        eval_protocol: str | None = "sampled",
-        seed: int = 0,
-        device: str | torch.device = "auto",
-        progress: bool = True,
-    ):
-        """Train on ``split`` with the model's objective; returns a
-        :class:`graphrec.train.History` (best weights restored).
+    @property
+    def fit_objective(self) -> str:  # type: ignore[override]
+        """``rating`` (MSE on ratings) or ``bce`` (the ``ranking`` objective)."""
+        return "rating" if self.objective == "rating" else "bce"
 
-        ``rating``: Adam on the mean squared error of the train ratings
-        (``split.train_rating``), early stopping on valid RMSE with ``patience``; each
-        epoch's record also has valid MAE and valid HR/NDCG@``k`` under ``eval_protocol``
-        (None: skip them). ``ranking``: :func:`graphrec.train.fit` with
-        ``objective="bce"``, ``num_negatives`` and ``eval_protocol`` (default sampled).
-        """
-        from graphrec.train import fit as fit_ranking
+    def training_defaults(self) -> dict[str, Any]:
+        if self.objective == "rating":
+            return {"epochs": 30, "batch_size": 2048, "lr": 3e-3, "patience": 3}
+        return {"epochs": 30, "batch_size": 4096, "lr": 5e-3, "num_negatives": 4, "patience": 5}
 
-        if self.objective == "ranking":
-            return fit_ranking(
-                self,
-                split,
-                objective="bce",
-                epochs=epochs,
-                batch_size=batch_size,
-                lr=lr,
-                weight_decay=weight_decay,
-                num_negatives=num_negatives,
-                patience=patience,
-                k=k,
-                eval_protocol=eval_protocol or "sampled",
-                seed=seed,
-                device=device,
-                progress=progress,
-            )
-        return self._fit_rating(
-            split,
-            epochs,
-            batch_size,
-            lr,
-            weight_decay,
-            patience,
-            k,
-            eval_protocol,
-            seed,
-            device,
-            progress,
-        )
-
-    def _fit_rating(
-        self,
-        split,
-        epochs,
-        batch_size,
-        lr,
-        weight_decay,
-        patience,
-        k,
-        protocol,
-        seed,
-        device,
-        progress,
-    ):
-        from tqdm.auto import tqdm
-
-        from graphrec.evaluate import evaluate
-        from graphrec.io import resolve_device, seed_everything
-        from graphrec.train import History
-
-        if epochs < 1 or batch_size < 1:
-            raise ValueError("epochs and batch_size must be positive")
+    def before_fit(self, split, config) -> None:
+        """Rating objective: start the output bias at the train mean rating."""
+        if self.objective != "rating":
+            return
         if split.valid_rating.numel() == 0:
             raise ValueError("the split has no valid ratings to stop on")
-        dev = resolve_device(device)
-        self.to(dev)
-        gen = seed_everything(seed)
-        users, movies = split.train[0].to(dev), split.train[1].to(dev)
-        target = split.train_rating.float().to(dev)
         with torch.no_grad():
-            self.out.bias.fill_(float(target.mean()))
-        opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
-        self.remember_seen(split)
-        hist, best_state, bad = History(), None, 0
-        bar = tqdm(
-            range(1, epochs + 1),
-            desc="train FeatureMLP (rating)",
-            unit="epoch",
-            disable=not progress,
-            leave=False,
-        )
-        t_start = time.perf_counter()
-        for epoch in bar:
-            t0 = time.perf_counter()
-            self.train()
-            perm = torch.randperm(users.numel(), generator=gen).to(dev)
-            total = 0.0
-            for s in range(0, perm.numel(), batch_size):
-                idx = perm[s : s + batch_size]
-                u, m = users[idx], movies[idx]
-                loss = F.mse_loss(self(self.features(u, m), u, m), target[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * idx.numel()
-            record = {
-                "epoch": epoch,
-                "loss": total / perm.numel(),
-                "seconds": time.perf_counter() - t0,
-            }
-            t1 = time.perf_counter()
-            valid = self.rating_metrics(split, "valid")
-            record.update(valid_rmse=valid["rmse"], valid_mae=valid["mae"])
-            if protocol is not None:
-                ranking = evaluate(self, split, "valid", protocol, k=k, seed=seed)
-                record[f"valid_hr@{k}"] = ranking[f"hr@{k}"]
-                record[f"valid_ndcg@{k}"] = ranking[f"ndcg@{k}"]
-            record["eval_seconds"] = time.perf_counter() - t1
-            record["elapsed"] = time.perf_counter() - t_start
-            score = -valid["rmse"]
-            if score > hist.best_score:
-                hist.best_score, hist.best_epoch, bad = score, epoch, 0
-                best_state = copy.deepcopy(self.state_dict())
-            else:
-                bad += 1
-            bar.set_postfix(loss=f"{record['loss']:.4f}", rmse=f"{valid['rmse']:.4f}")
-            hist.epochs.append(record)
-            if patience is not None and bad >= patience:
-                hist.stopped_early = True
-                break
-        hist.train_seconds = time.perf_counter() - t_start
-        if best_state is not None:
-            self.load_state_dict(best_state)
-        self.eval()
-        return hist
+            self.out.bias.fill_(float(split.train_rating.float().mean()))
+
+    def rating_loss(self, users: Tensor, movies: Tensor, ratings: Tensor) -> Tensor:
+        """Mean squared error of the predicted ratings of (users, movies) [B]."""
+        return F.mse_loss(self(self.features(users, movies), users, movies), ratings)
+
+    def validation(self, split, config) -> tuple[float, dict, str]:
+        """Rating objective: minus valid RMSE (valid MAE, HR@K and NDCG@K recorded beside it);
+        ranking: valid NDCG@K, as every ranking model."""
+        from graphrec.evaluate import evaluate
+        from graphrec.train import ranking_validation
+
+        if self.objective != "rating":
+            return ranking_validation(self, split, config)
+        valid = self.rating_metrics(split, "valid")
+        k = config.eval_k
+        ranking = evaluate(self, split, "valid", config.eval_protocol, k=k, seed=config.seed)
+        fields = {
+            "valid_rmse": valid["rmse"],
+            "valid_mae": valid["mae"],
+            f"valid_hr@{k}": ranking[f"hr@{k}"],
+            f"valid_ndcg@{k}": ranking[f"ndcg@{k}"],
+        }
+        return -valid["rmse"], fields, "valid RMSE, best weights restored"
 
     @torch.no_grad()
     def rating_metrics(self, split, stage: str = "test") -> dict[str, float]:

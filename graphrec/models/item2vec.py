@@ -1,22 +1,27 @@
-"""item2vec: skip-gram with negative sampling on random walks over an item graph."""
+r"""item2vec on the movie graph: one model from the train edges to movie vectors.
+
+:class:`Item2Vec` is a :class:`~graphrec.models.base.Recommender` whose ``fit`` runs the whole
+pipeline: the train ``rates`` edges projected onto a movie-movie graph
+(:func:`graphrec.data.projection.movie_graph`), weighted second-order node2vec walks over it
+(:func:`graphrec.walks.random_walks`), and skip-gram with negative sampling on the walks
+(:class:`SkipGram`, the trainer). It is saved, loaded and asked for recommendations like every
+other model; :meth:`Item2Vec.similar_items` gives similar movies (CSLS or cosine).
+"""
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
-from pathlib import Path
+import time
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from graphrec.models.base import Recommender
 from graphrec.walks import torch_threads
 
-__all__ = ["SkipGram", "MAX_STEP"]
-
-_FORMAT = "graphrec.item2vec.SkipGram/1"
+__all__ = ["Item2Vec", "SkipGram", "MAX_STEP"]
 
 
 #: default cap on the norm of one batch's update to one row (see :meth:`SkipGram.fit`)
@@ -220,7 +225,14 @@ class SkipGram(nn.Module):
         neg_weight = negatives / neg_pool
         self.history = []
         step = 0
-        bar = tqdm(total=total_steps, disable=not progress, desc="item2vec", unit="batch")
+        bar = tqdm(
+            total=total_steps,
+            disable=not progress,
+            desc="item2vec",
+            unit="batch",
+            leave=False,
+            dynamic_ncols=True,
+        )
         with torch_threads(num_threads):
             try:
                 for _ in range(epochs):
@@ -402,49 +414,284 @@ class SkipGram(nn.Module):
         top = scores.topk(k, dim=1)
         return top.indices, top.values
 
-    # ------------------------------------------------------------------ persistence
-    def config(self) -> dict:
-        """JSON-serialisable constructor arguments plus the loss history."""
-        return {
-            "format": _FORMAT,
-            "num_nodes": self.num_nodes,
-            "dim": self.dim,
-            "seed": self.seed,
-            "history": self.history,
+
+class Item2Vec(Recommender):
+    r"""item2vec (Barkan & Koenigstein, MLSP 2016) on node2vec walks (Grover & Leskovec, KDD
+    2016) over the movie graph projected from the train ``rates`` edges.
+
+    ``fit(split)``:
+
+    1. **projection**: movie-movie edges weighted by ``weighting`` over the users who rated
+       both (:func:`~graphrec.data.projection.movie_graph`); each movie keeps its ``knn``
+       strongest neighbours (union over both ends) and the edges both ends chose are weighted
+       by ``mutual_weight`` (a popular film is in the top ``knn`` of hundreds of films and would
+       otherwise pull every walk towards it);
+    2. **walks**: ``walks_per_node`` weighted second-order walks of ``walk_length`` nodes from
+       every movie with an edge (return parameter ``p``, in-out parameter ``q``);
+    3. **skip-gram** with negative sampling on the walks (:class:`SkipGram`): ``window``,
+       ``embedding_dim``; the epochs, learning rate, negatives and batch come from the
+       :class:`~graphrec.train.TrainConfig` (defaults in :attr:`train_defaults`).
+
+    A user's profile is the normalised mean of the normalised vectors of their train movies,
+    and a movie scores its cosine to it:
+
+    .. math::
+        p_u = \mathrm{norm}\Big(\sum_{j \in \mathcal{I}_u} \mathrm{norm}(e_j)\Big), \qquad
+        \hat{y}_{u,i} = p_u^\top \mathrm{norm}(e_i)
+
+    Movies without an edge in the movie graph keep untrained vectors and are never returned by
+    :meth:`similar_items`. Skip-gram trains for a fixed number of epochs (no validation).
+
+    Args:
+        num_users: number of users.
+        num_movies: number of movies.
+        embedding_dim: size of the movie vectors (default 64).
+        weighting: edge weights of the movie graph, ``cosine``, ``jaccard``, ``pmi`` or raw
+            ``count`` (default cosine; raw counts send the walks to a few popular hubs).
+        graph_min_rating: only ratings >= this make co-rating edges (default: all).
+        min_count: drop movie pairs co-rated by fewer users (default 1).
+        knn: keep each movie's strongest K neighbours; 0 keeps all (default 10; 6 on
+            ml-100k, see :mod:`graphrec.presets`).
+        mutual_weight: multiply the weight of edges both movies chose by this; 1 turns it off
+            (default 10; 4 on ml-100k).
+        walk_length: nodes per walk (default 40).
+        walks_per_node: walks started from every movie (default 10).
+        p: node2vec return parameter (default 1).
+        q: node2vec in-out parameter (default 1).
+        window: skip-gram window (default 5).
+        hubness_k: similar movies are ranked by CSLS, ``2 cos(x, y) - r(y)`` with ``r(y)`` the
+            mean cosine of ``y`` to its K nearest movies; 0 ranks by plain cosine (default 50,
+            fewer where the graph has too few movies).
+        seed: seeds the initial vectors (default 0).
+    """
+
+    fit_objective = "skip-gram"
+    train_defaults = {"epochs": 15, "lr": 0.025, "num_negatives": 5, "batch_size": None}
+    WEIGHTING_CHOICES = ("cosine", "jaccard", "pmi", "count")
+
+    def __init__(
+        self,
+        num_users: int,
+        num_movies: int,
+        embedding_dim: int = 64,
+        weighting: str = "cosine",
+        graph_min_rating: float | None = None,
+        min_count: int = 1,
+        knn: int = 10,
+        mutual_weight: float = 10.0,
+        walk_length: int = 40,
+        walks_per_node: int = 10,
+        p: float = 1.0,
+        q: float = 1.0,
+        window: int = 5,
+        hubness_k: int = 50,
+        seed: int | None = 0,
+    ) -> None:
+        super().__init__(num_users, num_movies, seed)
+        if weighting not in self.WEIGHTING_CHOICES:
+            raise ValueError(
+                f"weighting must be one of {self.WEIGHTING_CHOICES}, not {weighting!r}"
+            )
+        checks = {
+            "knn": knn >= 0,
+            "mutual_weight": mutual_weight > 0,
+            "walk_length": walk_length >= 2,
+            "walks_per_node": walks_per_node >= 1,
+            "p": p > 0,
+            "q": q > 0,
+            "window": window >= 1,
+            "hubness_k": hubness_k >= 0,
+            "min_count": min_count >= 1,
         }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"Item2Vec: {name}={locals()[name]!r} is out of range")
+        self.hparams.update(
+            embedding_dim=int(embedding_dim),
+            weighting=weighting,
+            graph_min_rating=graph_min_rating,
+            min_count=int(min_count),
+            knn=int(knn),
+            mutual_weight=float(mutual_weight),
+            walk_length=int(walk_length),
+            walks_per_node=int(walks_per_node),
+            p=float(p),
+            q=float(q),
+            window=int(window),
+            hubness_k=int(hubness_k),
+        )
+        self.skipgram = SkipGram(num_movies, dim=embedding_dim, seed=0 if seed is None else seed)
+        self.register_buffer("has_edge", torch.zeros(num_movies, dtype=torch.bool))
+        self.register_buffer("movie_unit", torch.zeros(num_movies, embedding_dim))
+        self.register_buffer("user_profile", torch.zeros(num_users, embedding_dim))
+        #: the movie graph and walks of the last ``fit`` (not saved)
+        self.graph = None
+        self.walks: Tensor | None = None
+        self.timing: dict[str, float] = {}
+        self._hub: tuple[int, Tensor] | None = None
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write plain tensors and a JSON config to ``path`` (atomically: temp file + rename).
+    # ------------------------------------------------------------------ training
+    def movie_graph(self, split):
+        """The projected movie graph of ``split`` with this model's settings."""
+        from graphrec.data.projection import movie_graph
 
-        Load it back with :meth:`load`, which uses ``torch.load(weights_only=True)``.
+        hp = self.hparams
+        knn = hp["knn"] or None
+        return movie_graph(
+            split,
+            weighting=hp["weighting"],
+            min_rating=hp["graph_min_rating"],
+            min_count=hp["min_count"],
+            knn=knn,
+            mutual_weight=hp["mutual_weight"] if knn else 1.0,
+        )
+
+    def fit(self, split, config=None, graph=None, **overrides: Any) -> Item2Vec:
+        """Project, walk and train skip-gram on ``split``; returns the model.
+
+        Args:
+            split: the interaction split (only train edges are used).
+            config: a :class:`~graphrec.train.TrainConfig`: ``epochs``, ``lr`` (per pair,
+                decayed linearly), ``num_negatives``, ``batch_size`` (walks per step; None:
+                about two tokens per distinct movie), ``seed`` (walks, negatives), ``device``,
+                ``progress``; fields left None take :attr:`train_defaults`.
+            graph: a movie graph of your own to walk instead of the projection (``Data`` with
+                ``edge_index`` [2, E], both directions of each edge, and ``edge_weight`` [E],
+                over the split's movie indices).
+            overrides: fields of the config to change.
         """
-        path = Path(path)
-        state = {
-            "config": json.dumps(self.config()),
-            "in_weight": self.in_embedding.weight.detach().clone(),
-            "out_weight": self.out_embedding.weight.detach().clone(),
-            "counts": self.counts.clone(),
-        }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(state, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from graphrec.io import resolve_device
+        from graphrec.train import History, TrainConfig, progress_enabled
+        from graphrec.walks import random_walks
+
+        ids = getattr(split, "ids", None)
+        cfg = (config or TrainConfig()).replace(**overrides).resolve(self, ids and ids.dataset)
+        self.remember_seen(split)
+        timing: dict[str, float] = {}
+        t_start = t0 = time.perf_counter()
+        if graph is None:
+            graph = self.movie_graph(split)
+        else:
+            ei = graph.edge_index
+            if ei.numel() and (int(ei.min()) < 0 or int(ei.max()) >= split.num_movies):
+                raise ValueError(
+                    f"graph has movie ids in [{int(ei.min())}, {int(ei.max())}], but the split's "
+                    f"are 0..{split.num_movies - 1}: build it over the split's movie indices"
+                )
+        timing["graph_seconds"] = time.perf_counter() - t0
+        hp = self.hparams
+        t0 = time.perf_counter()
+        walks = random_walks(
+            graph.edge_index,
+            graph.edge_weight,
+            split.num_movies,
+            walk_length=hp["walk_length"],
+            walks_per_node=hp["walks_per_node"],
+            p=hp["p"],
+            q=hp["q"],
+            seed=cfg.seed,
+        )
+        timing["walk_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        device = resolve_device(cfg.device)
+        self.skipgram.to(device)
+        losses = self.skipgram.fit(
+            walks.to(device),
+            epochs=cfg.epochs,
+            window=hp["window"],
+            negatives=cfg.num_negatives,
+            lr=cfg.lr,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            progress=progress_enabled(cfg.progress),
+        )
+        self.skipgram.cpu()
+        timing["train_seconds"] = time.perf_counter() - t0
+        self.graph, self.walks, self.timing = graph, walks.cpu(), timing
+        self.has_edge = torch.bincount(graph.edge_index[0], minlength=split.num_movies) > 0
+        self._set_profiles(split)
+        hist = History(config=cfg.to_dict(), objective="skip-gram")
+        hist.selection = f"the last of {cfg.epochs} skip-gram epochs (no validation)"
+        hist.epochs = [{"epoch": i + 1, "loss": loss} for i, loss in enumerate(losses)]
+        hist.best_epoch, hist.train_seconds = len(losses), time.perf_counter() - t_start
+        self.history = hist
+        self.meta["loss"] = list(losses)
+        return self
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> SkipGram:
-        """Rebuild a model written by :meth:`save`."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        config = json.loads(state["config"])
-        if config.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a SkipGram checkpoint (format {config.get('format')})")
-        model = cls(config["num_nodes"], dim=config["dim"], seed=config["seed"])
+    def from_embeddings(cls, emb: Tensor, split, **kwargs: Any) -> Item2Vec:
+        """An Item2Vec over given movie vectors ``emb`` [num_movies, d] (e.g. from another
+        trainer), every movie counted as having an edge; users are scored as after ``fit``."""
+        if emb.dim() != 2 or emb.size(0) != split.num_movies:
+            raise ValueError(
+                f"embeddings must be [{split.num_movies}, d] for the split's movies, not "
+                f"{list(emb.shape)}"
+            )
+        model = cls(split.num_users, split.num_movies, embedding_dim=emb.size(1), **kwargs)
         with torch.no_grad():
-            model.in_embedding.weight.copy_(state["in_weight"])
-            model.out_embedding.weight.copy_(state["out_weight"])
-            model.counts.copy_(state["counts"])
-        model.history = list(config["history"])
+            model.skipgram.in_embedding.weight.copy_(emb.detach().float().cpu())
+        model.has_edge = torch.ones(split.num_movies, dtype=torch.bool)
+        model.remember_seen(split)
+        model._set_profiles(split)
         return model
+
+    def _set_profiles(self, split) -> None:
+        z = F.normalize(self.skipgram.embeddings().float().cpu(), dim=1)
+        profile = torch.zeros(split.num_users, z.size(1)).index_add_(
+            0, split.train[0].cpu(), z[split.train[1].cpu()]
+        )
+        self.movie_unit = z.to(self.movie_unit.device)
+        self.user_profile = F.normalize(profile, dim=1).to(self.user_profile.device)
+        self._hub = None
+
+    # ------------------------------------------------------------------ contract
+    def embeddings(self) -> Tensor:
+        """[num_movies, embedding_dim] the movie vectors (skip-gram's input vectors)."""
+        return self.skipgram.embeddings()
+
+    def score(self, users: Tensor, movies: Tensor) -> Tensor:
+        users, movies = self.check_users(users), self.check_movies(movies)
+        return (self.user_profile[users] * self.movie_unit[movies]).sum(-1)
+
+    def score_all(self, users: Tensor) -> Tensor:
+        return self.user_profile[self.check_users(users)] @ self.movie_unit.T
+
+    def effective_hubness_k(self) -> int:
+        """``hubness_k``, capped to the movies with an edge (CSLS needs more than K)."""
+        return max(0, min(self.hparams["hubness_k"], int(self.has_edge.sum()) - 1))
+
+    def hub_scores(self) -> Tensor | None:
+        """CSLS's ``r`` [num_movies] for this embedding (None with plain cosine), measured once
+        per fit."""
+        from graphrec.similarity import hubness
+
+        k = self.effective_hubness_k()
+        if not k:
+            return None
+        if self._hub is None or self._hub[0] != k:
+            self._hub = (k, hubness(self.movie_unit, k, self.has_edge))
+        return self._hub[1]
+
+    @torch.no_grad()
+    def similar_indices(self, movies: Tensor, k: int = 10) -> tuple[Tensor, Tensor]:
+        """Top-``k`` similar movies of node indices ``movies``: ``(indices [n, k], ranking
+        scores [n, k])`` by CSLS (``hubness_k`` > 0) or cosine, among movies with an edge."""
+        from graphrec.similarity import top_similar
+
+        movies = self.check_movies(movies).cpu()
+        return top_similar(
+            self.embeddings(),
+            movies,
+            k,
+            allowed=self.has_edge,
+            hubness_k=self.effective_hubness_k(),
+            hub=self.hub_scores(),
+        )
+
+    def similar_items(self, movies: Any, k: int = 10) -> tuple[Tensor, Tensor]:
+        """Similar movies of raw movie id(s) or title(s): ``(raw ids [n, k], scores [n, k])``."""
+        ids = self._id_maps()
+        keys = [movies] if isinstance(movies, (int, str)) else list(movies)
+        index = torch.tensor(ids.movie_indices(keys), dtype=torch.long)
+        top, scores = self.similar_indices(index, k)
+        return torch.as_tensor(ids.movies)[top], scores

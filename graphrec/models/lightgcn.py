@@ -89,7 +89,9 @@ class LightGCN(Recommender):
 
     The propagation graph is set by :meth:`set_graph` (``remember_seen(split)``, which
     ``graphrec.train.fit`` calls, sets it to the split's train edges), so valid and test
-    edges never leak into message passing. Train with ``fit(model, split, objective="bpr")``.
+    edges never leak into message passing. ``model.fit(split)`` trains it pairwise
+    (``fit_objective = "bpr"``); training defaults (:attr:`train_defaults`): up to 250 epochs,
+    batch 8192, Adam lr 1e-2, 1 negative per positive, patience 20.
 
     In eval mode without autograd (``evaluate``, ``recommend``, ``torch.no_grad()``) the
     propagated embeddings are computed once and cached; the cache is dropped on
@@ -102,9 +104,19 @@ class LightGCN(Recommender):
         num_movies: number of movies.
         embedding_dim: size of the embeddings (default 64).
         num_layers: propagation layers :math:`L` (default 3).
-        reg: :math:`\lambda`, L2 weight on the batch's layer-0 embeddings (default 1e-4).
+        reg: :math:`\lambda`, L2 weight on the batch's layer-0 embeddings (default 1e-3).
         init_std: standard deviation of the normal initialisation (default 0.1).
+        seed: seeds the initial weights (default 0).
     """
+
+    fit_objective = "bpr"
+    train_defaults = {
+        "epochs": 250,
+        "batch_size": 8192,
+        "lr": 1e-2,
+        "num_negatives": 1,
+        "patience": 20,
+    }
 
     def __init__(
         self,
@@ -112,10 +124,11 @@ class LightGCN(Recommender):
         num_movies: int,
         embedding_dim: int = 64,
         num_layers: int = 3,
-        reg: float = 1e-4,
+        reg: float = 1e-3,
         init_std: float = 0.1,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(num_users, num_movies)
+        super().__init__(num_users, num_movies, seed)
         if num_layers < 0:
             raise ValueError(f"num_layers must be >= 0, not {num_layers}")
         self.hparams.update(

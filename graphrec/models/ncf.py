@@ -3,7 +3,9 @@ r"""Neural collaborative filtering: GMF, MLP and NeuMF.
 He, Liao, Zhang, Nie, Hu and Chua, *Neural Collaborative Filtering*, WWW 2017
 (https://doi.org/10.1145/3038912.3052569). All three models score a (user, movie) pair from
 learned id embeddings and are trained pointwise on the ``rates`` edges (train positives with
-label 1 plus sampled negatives with label 0, binary cross-entropy; see :func:`graphrec.train.fit`).
+label 1 plus sampled negatives with label 0, binary cross-entropy: ``model.fit(split)``, the
+loop of :mod:`graphrec.train`). Each class's defaults are the best settings known on ML-100K's
+valid stage (docs/results.md, "How each default was chosen").
 
 ``score`` returns the **logit** :math:`z_{ui}`; the paper's prediction is
 :math:`\hat{y}_{ui} = \sigma(z_{ui})`, which ranks identically. ``forward(users, movies)``
@@ -32,14 +34,18 @@ from graphrec.models.base import MODEL_REGISTRY, Recommender
 
 __all__ = ["GMF", "MLP", "NeuMF", "default_layers"]
 
+#: training settings of GMF and MLP (fields of :class:`graphrec.train.TrainConfig`)
+_NCF_TRAIN = {"epochs": 30, "batch_size": 4096, "lr": 5e-3, "num_negatives": 4, "patience": 5}
+
 #: rows of the [users x movies x width] activation block that ``score_all`` builds at once
 _SCORE_ALL_CHUNK = 1 << 22
 
 
-def default_layers(factors: int) -> tuple[int, ...]:
-    """The paper's three-layer tower for ``factors`` predictive factors: ``(4f, 2f, f)``,
-    on embeddings of size ``2f`` (``factors=16`` gives RecBole's 64-32-16 on 32-d)."""
-    return (4 * factors, 2 * factors, factors)
+def default_layers(embedding_dim: int) -> tuple[int, ...]:
+    """The paper's three-layer tower on embeddings of size ``d``: ``(2d, d, d/2)``, i.e.
+    ``(4f, 2f, f)`` for ``f = d/2`` predictive factors (``d=32`` gives RecBole's 64-32-16)."""
+    d = int(embedding_dim)
+    return (2 * d, d, max(1, d // 2))
 
 
 def _rows(emb: nn.Embedding, index: Tensor) -> Tensor:
@@ -147,25 +153,32 @@ class GMF(_NCFBase):
     .. math::
         z_{ui} = h^\top (p_u \odot q_i) + b, \qquad \hat{y}_{ui} = \sigma(z_{ui})
 
-    with user and movie embeddings :math:`p_u, q_i \in \mathbb{R}^{f}` (``factors``) and an
-    output layer :math:`h \in \mathbb{R}^{f}`, :math:`b \in \mathbb{R}`.
-    ``score_all`` is :math:`(P_U \odot h^\top) Q^\top + b`.
+    with user and movie embeddings :math:`p_u, q_i \in \mathbb{R}^{f}` (``embedding_dim``,
+    the predictive factors) and an output layer :math:`h \in \mathbb{R}^{f}`,
+    :math:`b \in \mathbb{R}`. ``score_all`` is :math:`(P_U \odot h^\top) Q^\top + b`.
+    Training defaults (:attr:`train_defaults`): up to 30 epochs, batch 4096, Adam lr 5e-3,
+    4 negatives per positive, patience 5.
 
     Args:
         num_users: number of users.
         num_movies: number of movies.
-        factors: predictive factors :math:`f` (embedding size; default 8; the paper tries
-            8, 16, 32, 64).
+        embedding_dim: predictive factors :math:`f` (default 32; the paper tries 8, 16, 32,
+            64).
+        seed: seeds the initial weights (default 0).
     """
 
-    def __init__(self, num_users: int, num_movies: int, factors: int = 8) -> None:
-        super().__init__(num_users, num_movies)
-        if factors < 1:
-            raise ValueError(f"factors must be positive, not {factors}")
-        self.hparams.update(factors=int(factors))
-        self.user_emb = nn.Embedding(num_users, factors)
-        self.movie_emb = nn.Embedding(num_movies, factors)
-        self.out = nn.Linear(factors, 1)
+    train_defaults = _NCF_TRAIN
+
+    def __init__(
+        self, num_users: int, num_movies: int, embedding_dim: int = 32, seed: int | None = 0
+    ) -> None:
+        super().__init__(num_users, num_movies, seed)
+        if embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive, not {embedding_dim}")
+        self.hparams.update(embedding_dim=int(embedding_dim))
+        self.user_emb = nn.Embedding(num_users, embedding_dim)
+        self.movie_emb = nn.Embedding(num_movies, embedding_dim)
+        self.out = nn.Linear(embedding_dim, 1)
         _init_embedding(self.user_emb)
         _init_embedding(self.movie_emb)
 
@@ -190,33 +203,38 @@ class MLP(_NCFBase):
         a_0 = [p_u; q_i]
 
     with :math:`p_u, q_i \in \mathbb{R}^{d}` (``embedding_dim``) and hidden sizes ``layers``;
-    the last hidden size is the number of predictive factors.
+    the last hidden size is the number of predictive factors. Training defaults as
+    :class:`GMF`'s.
 
     Args:
         num_users: number of users.
         num_movies: number of movies.
-        factors: predictive factors :math:`f` (default 8); sets the defaults below.
-        layers: hidden sizes (default ``(4f, 2f, f)``, the paper's three-layer tower).
-        embedding_dim: size of each embedding (default ``2f``, so :math:`a_0` has ``4f``).
+        embedding_dim: size of each embedding :math:`d` (default 64).
+        layers: hidden sizes (default ``(2d, d, d/2)``, the paper's three-layer tower:
+            32 predictive factors on 64-d embeddings).
         dropout: dropout after each hidden layer (default 0).
+        seed: seeds the initial weights (default 0).
     """
+
+    train_defaults = _NCF_TRAIN
 
     def __init__(
         self,
         num_users: int,
         num_movies: int,
-        factors: int = 8,
+        embedding_dim: int = 64,
         layers: Sequence[int] | None = None,
-        embedding_dim: int | None = None,
         dropout: float = 0.0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(num_users, num_movies)
-        layers = tuple(int(x) for x in (layers or default_layers(factors)))
-        embedding_dim = int(embedding_dim or 2 * factors)
+        super().__init__(num_users, num_movies, seed)
+        if embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive, not {embedding_dim}")
+        embedding_dim = int(embedding_dim)
+        layers = tuple(int(x) for x in (layers or default_layers(embedding_dim)))
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), not {dropout}")
         self.hparams.update(
-            factors=int(layers[-1]),
             layers=list(layers),
             embedding_dim=embedding_dim,
             dropout=float(dropout),
@@ -256,33 +274,51 @@ class NeuMF(_NCFBase):
     :math:`h = [\alpha h^{GMF}; (1-\alpha) h^{MLP}]`, :math:`b = \alpha b^{GMF} + (1-\alpha)
     b^{MLP}` (the paper's pretraining, :math:`\alpha = 0.5`).
 
+    Training defaults (:attr:`train_defaults`, chosen on ML-100K's valid NDCG@10): up to 20
+    epochs, batch 4096, Adam lr 1e-2 decayed by 0.8 per epoch, weight decay 3e-6, 4 negatives
+    per positive, patience 5.
+
     Args:
         num_users: number of users.
         num_movies: number of movies.
-        factors: GMF embedding size, and the default MLP predictive factors (default 8).
-        layers: MLP hidden sizes (default ``(4f, 2f, f)``).
-        mlp_embedding_dim: size of each MLP embedding (default ``2f``).
+        embedding_dim: GMF embedding size :math:`f` (default 32).
+        layers: MLP hidden sizes (default ``(2m, m, m/2)`` for ``m = mlp_embedding_dim``:
+            64-32-16).
+        mlp_embedding_dim: size of each MLP embedding (default ``embedding_dim``).
         dropout: dropout after each MLP hidden layer (default 0).
+        seed: seeds the initial weights (default 0).
     """
+
+    train_defaults = {
+        "epochs": 20,
+        "batch_size": 4096,
+        "lr": 1e-2,
+        "lr_decay": 0.8,
+        "weight_decay": 3e-6,
+        "num_negatives": 4,
+        "patience": 5,
+    }
 
     def __init__(
         self,
         num_users: int,
         num_movies: int,
-        factors: int = 8,
+        embedding_dim: int = 32,
         layers: Sequence[int] | None = None,
         mlp_embedding_dim: int | None = None,
         dropout: float = 0.0,
+        seed: int | None = 0,
     ) -> None:
-        super().__init__(num_users, num_movies)
-        layers = tuple(int(x) for x in (layers or default_layers(factors)))
-        mlp_embedding_dim = int(mlp_embedding_dim or 2 * factors)
-        if factors < 1:
-            raise ValueError(f"factors must be positive, not {factors}")
+        super().__init__(num_users, num_movies, seed)
+        if embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be positive, not {embedding_dim}")
+        factors = int(embedding_dim)
+        mlp_embedding_dim = int(mlp_embedding_dim or factors)
+        layers = tuple(int(x) for x in (layers or default_layers(mlp_embedding_dim)))
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), not {dropout}")
         self.hparams.update(
-            factors=int(factors),
+            embedding_dim=factors,
             layers=list(layers),
             mlp_embedding_dim=mlp_embedding_dim,
             dropout=float(dropout),
@@ -305,7 +341,7 @@ class NeuMF(_NCFBase):
         return max(self.hparams["layers"])
 
     def _score_block(self, users: Tensor) -> Tensor:
-        f = self.hparams["factors"]
+        f = self.hparams["embedding_dim"]
         w = self.out.weight[0]
         gmf = (_rows(self.gmf_user, users) * w[:f]) @ self.gmf_movie.weight.T  # [B, M]
         a = self.tower.all_pairs(_rows(self.mlp_user, users), self.mlp_movie.weight)  # [B, M, L]
@@ -334,10 +370,11 @@ class NeuMF(_NCFBase):
         model = cls(
             gmf.num_users,
             gmf.num_movies,
-            factors=gmf.hparams["factors"],
+            embedding_dim=gmf.hparams["embedding_dim"],
             layers=hp["layers"],
             mlp_embedding_dim=hp["embedding_dim"],
             dropout=hp["dropout"] if dropout is None else dropout,
+            seed=None,
         ).to(gmf.device)
         with torch.no_grad():
             model.gmf_user.weight.copy_(gmf.user_emb.weight)
@@ -351,4 +388,5 @@ class NeuMF(_NCFBase):
             model.out.bias.copy_(alpha * gmf.out.bias + (1 - alpha) * mlp.out.bias)
         model.seen_ptr = gmf.seen_ptr.clone()
         model.seen_movies = gmf.seen_movies.clone()
+        model.ids = gmf.ids
         return model

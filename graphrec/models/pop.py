@@ -23,12 +23,12 @@ class ItemPop(Recommender):
 
     personalised = False
 
-    def __init__(self, num_users: int, num_movies: int) -> None:
-        super().__init__(num_users, num_movies)
+    def __init__(self, num_users: int, num_movies: int, seed: int | None = None) -> None:
+        super().__init__(num_users, num_movies, seed)
         self.register_buffer("popularity", torch.zeros(num_movies))
 
-    def fit(self, split) -> ItemPop:
-        """Count train positives per movie."""
+    def fit(self, split, config=None, **overrides) -> ItemPop:
+        """Count train positives per movie (closed form: ``config`` is not needed)."""
         self.popularity = split.train_degree().float().to(self.popularity.device)
         self.remember_seen(split)
         return self

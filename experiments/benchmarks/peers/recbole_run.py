@@ -3,7 +3,7 @@
 
 Runs INSIDE the RecBole venv made by ``setup_recbole_env.sh`` (not graphrec's venv):
 
-    /work/venv-recbole/bin/python experiments/peers/recbole_run.py \
+    $RECBOLE_PYTHON experiments/benchmarks/peers/recbole_run.py \
         --model NeuMF --epochs 20 --seed 2020 --out experiments/results/recbole_neumf_sampled.json
 
 Protocol (the product's): ML-100K atomic files shipped inside the recbole wheel

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Create (or refresh) the virtual environment that runs the RecBole 1.2.1 peer.
 #
-# Usage:  bash experiments/peers/setup_recbole_env.sh [VENV_DIR]
-#         RECBOLE_VENV=/path/to/venv bash experiments/peers/setup_recbole_env.sh
-# Default VENV_DIR: /work/venv-recbole
+# Usage:  bash experiments/benchmarks/peers/setup_recbole_env.sh VENV_DIR
+#         RECBOLE_VENV=VENV_DIR bash experiments/benchmarks/peers/setup_recbole_env.sh
+# then    export RECBOLE_PYTHON=VENV_DIR/bin/python   (what bench_neumf.py looks for)
 #
 # Idempotent: an existing venv is reused, and pip skips what is already satisfied.
 #
-# Pins (each one found necessary on this machine, see experiments/peers/README.md):
+# Pins (each one found necessary on this machine, see experiments/benchmarks/peers/README.md):
 #   torch==2.13.0          installed FIRST, alone: its CPU wheel lies on this machine's disk
 #                          (pip find-links). Letting recbole pull a plain "torch" would fetch
 #                          a multi-GB CUDA build instead.
@@ -29,7 +29,11 @@
 # default (weights_only=True) because the checkpoint pickles RecBole's Config object.
 set -euo pipefail
 
-VENV="${1:-${RECBOLE_VENV:-/work/venv-recbole}}"
+VENV="${1:-${RECBOLE_VENV:-}}"
+if [[ -z "$VENV" ]]; then
+    echo "usage: bash $0 VENV_DIR (or set RECBOLE_VENV): where to make RecBole's venv" >&2
+    exit 2
+fi
 PYTHON="${PYTHON:-python3}"
 RECBOLE_VERSION="1.2.1"
 TORCH_VERSION="2.13.0"
@@ -74,4 +78,5 @@ print("[setup_recbole_env] recbole", recbole.__version__, "| torch", torch.__ver
       "| setuptools", md.version("setuptools"))
 print("[setup_recbole_env] ml-100k atomic files:", d, files)
 EOF
-say "done. Run the peer with: $VENV/bin/python experiments/peers/recbole_run.py --help"
+say "done. Point the benchmark at it with: export RECBOLE_PYTHON=$VENV/bin/python"
+say "(or run the peer itself: $VENV/bin/python experiments/benchmarks/peers/recbole_run.py --help)"

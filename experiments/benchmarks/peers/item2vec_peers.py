@@ -1,9 +1,12 @@
-"""Peer runs for experiments/bench_item2vec.py: pecanpy walks and gensim skip-gram.
+"""Peer runs for experiments/benchmarks/bench_item2vec.py (and the gensim rows of
+experiments/studies/franchise_orders.py): pecanpy walks and gensim skip-gram.
 
-Runs in the peer environment (pecanpy 2.0.9 needs NumPy < 2), never in graphrec's own:
+Runs in the peer environment (pecanpy 2.0.9 needs NumPy < 2), never in graphrec's own; the
+scripts that call it find that environment's python in ``$GRAPHREC_PEERS_PYTHON`` (or their
+``--peer-python``):
 
-    python -m venv /work/venv-peers
-    /work/venv-peers/bin/pip install 'numpy<2' pecanpy gensim
+    python -m venv PEERS_VENV && PEERS_VENV/bin/pip install 'numpy<2' pecanpy gensim
+    export GRAPHREC_PEERS_PYTHON=PEERS_VENV/bin/python
 
 Two subcommands, each printing one JSON object on stdout:
 
@@ -16,7 +19,7 @@ Two subcommands, each printing one JSON object on stdout:
               writes the input vectors to --emb-out as .npy ([num_nodes, dim], row = node
               id; zeros for nodes absent from the walks). gensim seeds each vector from
               Python's string hash: run it with PYTHONHASHSEED set and --workers 1 for
-              the same vectors every time (run_peer in bench_item2vec.py sets it).
+              the same vectors every time (its callers set it).
 """
 
 from __future__ import annotations

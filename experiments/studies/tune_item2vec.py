@@ -2,81 +2,36 @@
 """Choose item2vec's defaults by numbers: a small grid over the movie-graph projection and the
 walk/skip-gram settings on ML-100K.
 
+Every setting is :class:`graphrec.models.item2vec.Item2Vec`'s class defaults (the grid's
+centre, without ML-100K's preset: top 10 x10) with one change (a grid row), fitted on CPU.
 Selection uses only the **valid** stage (item2vec as a recommender, valid NDCG@10 under
 ``sampled``) and genre coherence@10; franchise siblings@10 and the test numbers are reported
 beside them but never used to choose. Neighbours are ranked by plain cosine here (the task's
 ``--hubness-k 0``): the grid measures the embedding, not the CSLS ranking the task lists similar
-movies by. Writes ``experiments/results/tune_item2vec.json`` and a
-markdown table ``tune_item2vec.md``.
+movies by. Writes ``experiments/results/tune_item2vec.json`` and a markdown table
+``tune_item2vec.md``.
 
-    python experiments/tune_item2vec.py            # the default grid
-    python experiments/tune_item2vec.py --quick    # 4 settings
+    python experiments/studies/tune_item2vec.py            # the default grid
+    python experiments/studies/tune_item2vec.py --quick    # 4 settings
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
-# the grid's centre: the task's defaults, chosen from this grid's output: knn=10 (valid NDCG@10
-# above knn=20's at the same genre coherence), epochs=15, mutual_weight=10 (valid NDCG@10 .384
-# vs .364 without it, coherence within .01). Since 2026-11-28 ML-100K's own default movie graph
-# is top 6 x4 instead, chosen for franchise siblings (graphrec.cli.item2vec.PROJECTION_DEFAULTS);
-# other data sets still get this grid's knn=10, mutual_weight=10.
-BASE = dict(
-    weighting="cosine",
-    graph_min_rating=None,
-    min_count=1,
-    knn=10,
-    mutual_weight=10.0,
-    walk_length=40,
-    walks_per_node=10,
-    p=1.0,
-    q=1.0,
-    dim=64,
-    window=5,
-    epochs=15,
-    negatives=5,
-    lr=0.025,
-    batch_size=None,
-    seed=0,
-    quiet=True,
-)
+#: the fields of a grid row that are training settings (TrainConfig); the rest (but ``seed``)
+#: are Item2Vec constructor arguments
+TRAIN_FIELDS = ("epochs", "lr", "num_negatives", "batch_size")
 
-
-def ml100k_setup() -> SimpleNamespace:
-    """What every item2vec experiment here starts from: ML-100K, its temporal split, titles,
-    genres, train ratings per movie (``pop``) and item-item cosine's franchise result
-    (``base_franchise``, top 10; ``cosine_franchise(groups)`` for other franchise groups)."""
-    from graphrec.data import load_movielens, temporal_split
-    from graphrec.similarity import franchise_hits, item_cosine_neighbours
-
-    data = load_movielens("ml-100k", verbose=False)
-    split = temporal_split(data)
-    titles, genres = data["movie"].title, data["movie"].genres
-    pop = split.train_degree()
-
-    def cosine_franchise(groups=None):
-        return franchise_hits(
-            lambda q: item_cosine_neighbours(split, q, 10), titles, pop, groups=groups
-        )
-
-    return SimpleNamespace(
-        data=data,
-        split=split,
-        titles=titles,
-        genres=genres,
-        pop=pop,
-        base_franchise=cosine_franchise(),
-        cosine_franchise=cosine_franchise,
-    )
-
+# The grid's centre is Item2Vec's class defaults, chosen from this grid's output: knn=10 (valid
+# NDCG@10 above knn=20's at the same genre coherence), epochs=15, mutual_weight=10 (valid NDCG@10
+# .384 vs .364 without it, coherence within .01). ML-100K's own default movie graph is top 6 x4
+# instead, chosen for franchise siblings (graphrec.presets.PRESETS; see compare_rankings.py and
+# franchise_variants.py).
 
 GRID = [
     {"weighting": "count", "knn": 0},
@@ -97,7 +52,7 @@ GRID = [
     {"epochs": 25},
     {"window": 7},
     {"lr": 0.05},
-    {"negatives": 10},
+    {"num_negatives": 10},
     {"walks_per_node": 20, "epochs": 8},
     {"walk_length": 80, "walks_per_node": 5},
     {"epochs": 5},
@@ -115,51 +70,55 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true", help="only the first four settings")
     ap.add_argument("--epochs", type=int, default=None, help="override skip-gram epochs")
-    ap.add_argument("--out", default=str(ROOT / "experiments/results/tune_item2vec.json"))
+    ap.add_argument("--out", default=str(RESULTS / "tune_item2vec.json"))
     args = ap.parse_args()
 
     import torch
 
+    from graphrec.data import load_movielens, temporal_split
     from graphrec.evaluate import evaluate
     from graphrec.io import package_versions, write_json
-    from graphrec.models.item2vec_recommender import Item2VecRecommender
+    from graphrec.models.item2vec import Item2Vec
     from graphrec.similarity import (
         FRANCHISES,
         franchise_hits,
         genre_coherence,
+        item_cosine_franchise_hits,
         item_cosine_neighbours,
         top_similar,
     )
-    from graphrec.cli.item2vec import train_item2vec
+    from graphrec.train import TrainConfig
 
-    setup = ml100k_setup()
-    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
+    data = load_movielens("ml-100k", verbose=False)
+    split = temporal_split(data)
+    titles, genres, pop = data["movie"].title, data["movie"].genres, split.train_degree()
     ids = torch.nonzero(pop >= 20).view(-1)
-    base_fr = setup.base_franchise
+    base_fr = item_cosine_franchise_hits(split, titles)
     base_coh = genre_coherence(item_cosine_neighbours(split, ids, 10), ids, genres)
     sw_ids = [titles.index(t) for t in FRANCHISES[0]]
     sw = torch.tensor(sw_ids[:1])
     rows = []
     grid = GRID[:4] if args.quick else GRID
     for change in grid:
-        cfg = {**BASE, **change}
-        if args.epochs:
-            cfg["epochs"] = args.epochs
+        settings = {**change, **({"epochs": args.epochs} if args.epochs else {})}
+        seed = settings.pop("seed", 0)
+        train = {k: settings.pop(k) for k in TRAIN_FIELDS if k in settings}
         t0 = time.perf_counter()
-        res = train_item2vec(split, SimpleNamespace(**cfg))
+        model = Item2Vec(split.num_users, split.num_movies, seed=seed, **settings)
+        model.fit(split, TrainConfig(seed=seed, device="cpu", progress=False, **train))
         secs = time.perf_counter() - t0
-        nb = top_similar(res.emb, ids, 10, allowed=res.has_edge)[0]
-        coh = genre_coherence(nb, ids, genres, torch.nonzero(res.has_edge).view(-1))
+        emb, has_edge = model.embeddings(), model.has_edge
+        nb = top_similar(emb, ids, 10, allowed=has_edge)[0]
+        coh = genre_coherence(nb, ids, genres, torch.nonzero(has_edge).view(-1))
         fr = franchise_hits(
-            lambda q, r=res: top_similar(r.emb, q, 10, allowed=r.has_edge)[0], titles, pop
+            lambda q, e=emb, a=has_edge: top_similar(e, q, 10, allowed=a)[0], titles, pop
         )
-        sw_top = set(top_similar(res.emb, sw, 10, allowed=res.has_edge)[0][0].tolist())
-        rec = Item2VecRecommender.from_embeddings(res.emb, split)
-        valid = evaluate(rec, split, "valid", "sampled")
-        test = evaluate(rec, split, "test", "sampled")
+        sw_top = set(top_similar(emb, sw, 10, allowed=has_edge)[0][0].tolist())
+        valid = evaluate(model, split, "valid", "sampled")
+        test = evaluate(model, split, "test", "sampled")
         row = {
             "change": change or {"(defaults)": True},
-            "config": cfg,
+            "config": {"model": model.hparams, "train": model.history.config},
             "seconds": round(secs, 1),
             "valid_ndcg@10": valid["ndcg@10"],
             "valid_hr@10": valid["hr@10"],

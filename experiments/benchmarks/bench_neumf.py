@@ -1,26 +1,29 @@
 #!/usr/bin/env python
 """Benchmark: RecBole 1.2.1's NeuMF against graphrec's, on the same machine, in one run.
 
-    python experiments/bench_neumf.py                 # peer, then ours; writes the results
-    python experiments/bench_neumf.py --skip-peer     # ours alone
+    python experiments/benchmarks/bench_neumf.py                  # peer, then ours
+    python experiments/benchmarks/bench_neumf.py --skip-peer      # ours alone
+    python experiments/benchmarks/bench_neumf.py --peer-python ~/venvs/recbole/bin/python
 
 Protocol (both sides): ML-100K, every rating a positive, temporal leave-one-out (last rating
 per user -> test, second to last -> valid), 4 training negatives per positive, validation
 every epoch on HR@10 / NDCG@10 under the sampled protocol (RecBole: 1 + 100 negatives,
 ``uni100``; graphrec: 1 + 99), best valid NDCG@10 epoch kept for test.
 
-1. **RecBole** (``experiments/peers/recbole_run.py`` in its own venv, made by
-   ``experiments/peers/setup_recbole_env.sh``): 32-d GMF and MLP embeddings, MLP 64-32-16,
-   batch 256, Adam lr 1e-3, ``--peer-epochs`` epochs (default 20, no early stopping).
+1. **RecBole** (``experiments/benchmarks/peers/recbole_run.py`` in its own venv, made by
+   ``experiments/benchmarks/peers/setup_recbole_env.sh``; its python from ``--peer-python`` or
+   ``$RECBOLE_PYTHON``): 32-d GMF and MLP embeddings, MLP 64-32-16, batch 256, Adam lr 1e-3,
+   ``--peer-epochs`` epochs (default 20, no early stopping).
 2. **graphrec, same settings** for ``--same-epochs`` epochs (default 3): the per-epoch time of
    the same computation in both frameworks.
-3. **graphrec, its own settings** (``--ours``: options of ``experiments/run.py --task neumf``;
-   default ``OURS_DEFAULT`` below), with early stopping, once per ``--seeds`` (default 0 1 2):
-   per-epoch time and **time to quality**: our wall time (training + validation since the
-   start of ``fit``, plus any pretraining) until valid NDCG@10 first reaches RecBole's best
-   valid NDCG@10, against RecBole's wall time (training + validation) up to its best epoch.
-   The headline ratio is the median over our seeds (a seed that never gets there counts as
-   infinitely slow), since one seed's valid NDCG@10 moves by about +-0.005.
+3. **graphrec, its defaults**: ``build_model("NeuMF", split, seed=s)`` then
+   ``model.fit(split, TrainConfig(seed=s, threads=...))``, i.e. NeuMF's own settings, early
+   stopping included (``--model-args`` / ``--train-args`` change them for an experiment), once
+   per ``--seeds`` (default 0 1 2): per-epoch time and **time to quality**: our wall time
+   (training + validation since the start of ``fit``) until valid NDCG@10 first reaches
+   RecBole's best valid NDCG@10, against RecBole's wall time (training + validation) up to its
+   best epoch. The headline ratio is the median over our seeds (a seed that never gets there
+   counts as infinitely slow), since one seed's valid NDCG@10 moves by about +-0.005.
 
 Both sides run with the same number of torch threads (``--threads``, default 1: on a busy
 2-core machine two OpenMP threads per process can stall for a second per step). Results go to
@@ -40,17 +43,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-DEFAULT_PEER_PYTHON = os.environ.get("RECBOLE_PYTHON", "/work/venv-recbole/bin/python")
-#: our own settings for time to quality, chosen on valid NDCG@10 (tuning seeds 0-3: peak valid
-#: NDCG@10 .412-.417, i.e. about RecBole's best; GMF+MLP pretraining reaches ~.427 but costs
-#: more than RecBole's whole run before it starts)
-OURS_DEFAULT = (
-    "--factors 32 --mlp-embedding-dim 32 --layers 64 32 16 --batch-size 4096 --lr 1e-2 "
-    "--lr-decay 0.8 --weight-decay 3e-6 --negatives 4 --epochs 20 --patience 5"
-)
+EXPERIMENTS = Path(__file__).resolve().parents[1]
+PEER_SCRIPT = Path(__file__).resolve().parent / "peers" / "recbole_run.py"
+PEER_ENV = "RECBOLE_PYTHON"
 PEER = {"batch_size": 256, "lr": 1e-3, "embedding_size": 32, "mlp_hidden": [64, 32, 16], "neg": 4}
 
 
@@ -65,7 +60,11 @@ def parse_args(argv=None):
     )
     p.add_argument("--peer-seed", type=int, default=2020, help="RecBole's seed (default 2020)")
     p.add_argument("--peer-epochs", type=int, default=20)
-    p.add_argument("--peer-python", default=DEFAULT_PEER_PYTHON)
+    p.add_argument(
+        "--peer-python",
+        default=os.environ.get(PEER_ENV),
+        help=f"python of the RecBole environment (default: ${PEER_ENV})",
+    )
     p.add_argument("--skip-peer", action="store_true", help="run ours alone")
     p.add_argument(
         "--peer-json",
@@ -80,13 +79,23 @@ def parse_args(argv=None):
         help="epochs of ours at the peer's settings (timing only; 0 skips)",
     )
     p.add_argument(
-        "--ours",
-        default=OURS_DEFAULT,
-        help=f"our settings, as experiments/run.py --task neumf options "
-        f"(default: {OURS_DEFAULT!r})",
+        "--model-args",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="NeuMF constructor arguments to change for ours (default: none, NeuMF's "
+        "defaults), e.g. '{\"embedding_dim\": 16}'",
+    )
+    p.add_argument(
+        "--train-args",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="TrainConfig fields to change for ours (default: none, NeuMF's defaults), "
+        "e.g. '{\"lr\": 5e-3}'",
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads, both sides")
-    p.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_neumf.json"))
+    p.add_argument("--out", default=str(EXPERIMENTS / "results" / "bench_neumf.json"))
     return p.parse_args(argv)
 
 
@@ -103,11 +112,12 @@ def run_peer(a) -> dict:
         data = json.loads(Path(a.peer_json).read_text())
         data["reused_from"] = a.peer_json
         return data
-    script = ROOT / "experiments" / "peers" / "recbole_run.py"
-    if not Path(a.peer_python).is_file():
+    script = PEER_SCRIPT
+    if not a.peer_python or not Path(a.peer_python).is_file():
+        where = f"{a.peer_python} does not exist" if a.peer_python else "not given"
         return {
-            "error": f"no RecBole venv at {a.peer_python}: run "
-            f"experiments/peers/setup_recbole_env.sh (or set RECBOLE_PYTHON)"
+            "error": f"RecBole's python {where}: pass --peer-python or set {PEER_ENV} to the "
+            "python of the venv made by experiments/benchmarks/peers/setup_recbole_env.sh"
         }
     if not script.is_file():
         return {"error": f"{script} is missing"}
@@ -155,33 +165,19 @@ def run_peer(a) -> dict:
     return data
 
 
-def our_args(options: str, seed: int, threads: int):
-    """Parse ``options`` exactly as ``experiments/run.py --task neumf`` would."""
-    sys.path.insert(0, str(ROOT / "experiments"))
-    from run import build_parser
-
-    argv = ["--task", "neumf", *options.split(), "--seed", str(seed), "--quiet"]
-    args = build_parser("neumf").parse_args(argv)
-    args.threads = threads
-    if args.patience is None:
-        args.patience = 5
-    return args
-
-
-def run_ours(split, args, evaluate_test: bool):
-    """Train our NeuMF as the neumf task does; returns (record, history, pretrain seconds)."""
+def run_ours(split, seed: int, threads: int, model_args: dict, train_args: dict, evaluate_test):
+    """Train graphrec's NeuMF (its defaults, changed by ``model_args`` / ``train_args``);
+    returns (record, history)."""
     from graphrec.evaluate import evaluate
-    from graphrec.cli.ncf import build_model, train_neumf_pretrained
-    from graphrec.cli.training import fit_from_args
+    from graphrec.presets import build_model
+    from graphrec.train import TrainConfig
 
-    pre_seconds, pre_info = 0.0, None
-    if args.pretrain:
-        model, h, pre_info, pre_seconds = train_neumf_pretrained(split, args)
-    else:
-        model = build_model("neumf", split, args)
-        h = fit_from_args(model, split, args)
+    model = build_model("NeuMF", split, seed=seed, **model_args)
+    cfg = TrainConfig(seed=seed, threads=threads, progress=False).replace(**train_args)
+    model.fit(split, cfg)
+    h = model.history
     out = {
-        "config": {k: v for k, v in vars(args).items() if k not in ("quiet",)},
+        "config": {"model": model.hparams, "train": h.config},
         "epochs": [
             {k: (round(v, 5) if isinstance(v, float) else v) for k, v in e.items()}
             for e in h.epochs
@@ -191,20 +187,17 @@ def run_ours(split, args, evaluate_test: bool):
             "train_seconds_median": statistics.median(h.epoch_seconds),
             "valid_seconds_median": statistics.median(h.eval_seconds),
             "fit_seconds": h.train_seconds,
-            "pretrain_seconds": pre_seconds,
             "best_valid_epoch": h.best_epoch,
             "best_valid_hit@10": h.epochs[h.best_epoch - 1]["valid_hr@10"],
             "best_valid_ndcg@10": h.best_score,
         },
     }
-    if pre_info is not None:
-        out["pretrain"] = pre_info
     if evaluate_test:
         for proto in ("sampled", "full"):
-            m = evaluate(model, split, "test", proto, seed=args.seed)
+            m = evaluate(model, split, "test", proto, seed=seed)
             out["summary"][f"test_{proto}_hit@10"] = m["hr@10"]
             out["summary"][f"test_{proto}_ndcg@10"] = m["ndcg@10"]
-    return out, h, pre_seconds
+    return out, h
 
 
 def main(argv=None) -> int:
@@ -235,23 +228,35 @@ def main(argv=None) -> int:
         result["recbole"] = peer
     split = temporal_split(load_movielens("ml-100k", verbose=False))
     if a.same_epochs > 0:
-        same_opts = (
-            f"--factors 32 --mlp-embedding-dim 32 --layers 64 32 16 --batch-size "
-            f"{PEER['batch_size']} --lr {PEER['lr']} --negatives {PEER['neg']} "
-            f"--weight-decay 0 --epochs {a.same_epochs} --patience 0"
-        )
-        print(f"[bench] ours, RecBole's settings: {same_opts}", file=sys.stderr)
-        same, _, _ = run_ours(split, our_args(same_opts, a.seeds[0], a.threads), False)
+        same_model = {
+            "embedding_dim": PEER["embedding_size"],
+            "mlp_embedding_dim": PEER["embedding_size"],
+            "layers": PEER["mlp_hidden"],
+        }
+        same_train = {
+            "batch_size": PEER["batch_size"],
+            "lr": PEER["lr"],
+            "lr_decay": 1.0,
+            "num_negatives": PEER["neg"],
+            "weight_decay": 0.0,
+            "epochs": a.same_epochs,
+            "patience": 0,
+        }
+        print(f"[bench] ours, RecBole's settings: {same_model} {same_train}", file=sys.stderr)
+        same, _ = run_ours(split, a.seeds[0], a.threads, same_model, same_train, False)
         result["ours_same_settings"] = same
     ok_peer = peer is not None and "error" not in peer
     target = peer["summary"]["best_valid_ndcg@10"] if ok_peer else None
     runs = []
     for seed in a.seeds:
-        print(f"[bench] ours, seed {seed}: {a.ours}", file=sys.stderr)
-        rec, hist, pre_seconds = run_ours(split, our_args(a.ours, seed, a.threads), True)
+        changes = (
+            f"changed by {a.model_args} {a.train_args}" if a.model_args or a.train_args else ""
+        )
+        print(f"[bench] ours, seed {seed}: NeuMF's defaults {changes}", file=sys.stderr)
+        rec, hist = run_ours(split, seed, a.threads, a.model_args, a.train_args, True)
         if target is not None:
             ttq = hist.time_to("valid_ndcg@10", target)
-            rec["summary"]["seconds_to_target"] = None if ttq is None else ttq + pre_seconds
+            rec["summary"]["seconds_to_target"] = ttq
             rec["summary"]["epoch_reaching_target"] = next(
                 (e["epoch"] for e in hist.epochs if e["valid_ndcg@10"] >= target), None
             )
@@ -339,9 +344,8 @@ def print_table(r: dict) -> None:
             )
         )
     for run in r["ours"]:
-        s, c = run["summary"], run["config"]
-        tag = ", pretrained" if c["pretrain"] else ""
-        name = f"graphrec NeuMF (b{c['batch_size']}, lr{c['lr']:g}{tag}) s{c['seed']}"
+        s, c = run["summary"], run["config"]["train"]
+        name = f"graphrec NeuMF (b{c['batch_size']}, lr{c['lr']:g}) s{c['seed']}"
         ttq = s.get("seconds_to_target")
         rows.append(
             (

@@ -12,8 +12,8 @@ Also timed: all methods together for one prediction, and each method's cost per 
 
 Writes ``experiments/results/bench_explain.json`` (config, machine, versions, numbers).
 
-    python experiments/bench_explain.py
-    python experiments/bench_explain.py --run runs/features/ml100k-rating --threads 2
+    python experiments/benchmarks/bench_explain.py
+    python experiments/benchmarks/bench_explain.py --run runs/features/ml100k-rating --threads 2
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(ROOT / "experiments/results/bench_explain.json"))
+    parser.add_argument("--out", default=str(RESULTS / "bench_explain.json"))
     args = parser.parse_args(argv)
 
     import torch
@@ -56,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from graphrec.io import package_versions, write_json
     from graphrec.models.base import Recommender
     from graphrec.models.feature_mlp import FeatureMLP
+    from graphrec.train import TrainConfig
 
     data = load_movielens("ml-100k", verbose=False)
     split = temporal_split(data)
@@ -64,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         model = Recommender.load(folder / "model" if (folder / "model").is_dir() else folder)
         trained = {"run": str(args.run)}
     else:
-        torch.manual_seed(args.seed)
-        model = FeatureMLP.from_graph(data)
+        model = FeatureMLP.from_graph(data, seed=args.seed)
         t0 = time.perf_counter()
-        model.fit(split, epochs=3, batch_size=2048, lr=3e-3, eval_protocol=None, progress=False)
+        cfg = TrainConfig(epochs=3, batch_size=2048, lr=3e-3, seed=args.seed, progress=False)
+        model.fit(split, cfg)
         trained = {"epochs": 3, "train_seconds": round(time.perf_counter() - t0, 2)}
         trained.update({k: round(v, 4) for k, v in model.rating_metrics(split).items()})
     model.eval()

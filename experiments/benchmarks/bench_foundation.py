@@ -12,8 +12,8 @@ sampling at scale.
 
 Writes ``experiments/results/bench_foundation.json`` (config, versions, numbers).
 
-    python experiments/bench_foundation.py              # both
-    python experiments/bench_foundation.py --only eval  # just the evaluation part
+    python experiments/benchmarks/bench_foundation.py              # both
+    python experiments/benchmarks/bench_foundation.py --only eval  # just the evaluation part
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 SIZES = {  # edges: (users, movies), shaped like MovieLens (ML-25M: 162k users, 62k movies)
     1_000_000: (10_000, 5_000),
@@ -182,7 +181,7 @@ def main() -> None:
         help="edge counts for the scale benchmark (default: 1M 5M 25M)",
     )
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--out", default=str(ROOT / "experiments/results/bench_foundation.json"))
+    parser.add_argument("--out", default=str(RESULTS / "bench_foundation.json"))
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -2,12 +2,12 @@
 """Movie-graph variants tried against item-item cosine on franchise siblings (ML-100K).
 
 Each variant builds the movie graph item2vec walks in its own way, then trains item2vec with
-the tuning grid's base settings (``tune_item2vec.BASE``) on it
-(:func:`graphrec.cli.item2vec.train_item2vec` with ``graph=``) and reports valid NDCG@10
+the tuning grid's base settings (:class:`graphrec.models.item2vec.Item2Vec`'s class defaults,
+top 10 x10, on CPU) on it (``Item2Vec.fit(split, config, graph=...)``) and reports valid NDCG@10
 (sampled, the tuning criterion), genre coherence@10 and franchise siblings@10 (CSLS-50, the
 task's ranking, and plain cosine), beside item-item cosine's franchise score. The variants all
 aim at the films item2vec misses and cosine finds: their sibling is a one-sided kNN edge next
-to mutual edges weighted 10x (see the README).
+to mutual edges weighted 10x (see docs/results.md).
 
 - ``default``: the grid's projection (cosine, each movie's top 10, mutual edges x10; the
   task's default on ML-100K until top 6 x4 replaced it, and still on other data sets);
@@ -17,32 +17,37 @@ to mutual edges weighted 10x (see the README).
 - ``sharp-KxG``: each movie's top K, weights cosine^G, no boost (and ``+x10`` with the boost);
 - ``min-count-C``: drop pairs co-rated by fewer than C users first;
 - ``overlap``: weights n / min(deg) (the overlap coefficient) instead of cosine, min count 5;
-- ``knn-K``: the task's own projection with each movie's top K (K = 4..8) instead of 10
-  (``--knn K``): fewer, more first-order edges; ``knn-6-mW``: top 6 with mutual edges xW
-  (W = 1, 2, 4; ``--knn 6 --mutual-weight W``; W = 4 is ML-100K's default).
+- ``knn-K``: Item2Vec's own projection with each movie's top K (K = 4..8) instead of 10
+  (``knn=K``): fewer, more first-order edges; ``knn-6-mW``: top 6 with mutual edges xW
+  (W = 1, 2, 4; ``knn=6, mutual_weight=W``; W = 4 is ML-100K's preset).
 
-Every row also reports the franchise score on :data:`HELDOUT_FRANCHISES`, 21 films that no
-setting was chosen on.
+The names are patterns: ``--only`` takes any R, K2, K, G, C or W (``near-mutual-10`` and
+``min-count-1`` are Item2Vec's own projection, built here). Every row also reports the
+franchise score on :data:`HELDOUT_FRANCHISES`, 21 films that no setting was chosen on.
 
-    python experiments/franchise_variants.py                 # seed 0, ~5 min on 2 cores
-    python experiments/franchise_variants.py --seeds 0 1 2 --only default own-top-3
-    python experiments/franchise_variants.py --seeds 0 1 2 --only default knn-4 knn-5 knn-6 \
-        knn-7 knn-8 --out experiments/results/franchise_knn.json        # ~6 min
-    python experiments/franchise_variants.py --seeds 0 1 2 3 4 5 --only default knn-6 \
+    python experiments/studies/franchise_variants.py                # seed 0, ~5 min on 2 cores
+    python experiments/studies/franchise_variants.py --seeds 0 1 2 --only default own-top-3
+    python experiments/studies/franchise_variants.py --seeds 0 1 2 --only default knn-4 knn-5 \
+        knn-6 knn-7 knn-8 --out experiments/results/franchise_knn.json        # ~6 min
+    python experiments/studies/franchise_variants.py --seeds 0 1 2 3 4 5 --only default knn-6 \
         knn-6-m1 knn-6-m2 knn-6-m4 --out experiments/results/franchise_heldout.json  # ~12 min
+    python experiments/studies/franchise_variants.py --synthetic 60 40 700 9 \
+        --graphs-out /tmp/graphs      # only build the graphs, of a synthetic data set
 
-Writes ``experiments/results/franchise_variants.json`` (config, seeds, versions, rows).
+Writes ``experiments/results/franchise_variants.json`` (config, seeds, versions, rows), or with
+``--graphs-out DIR`` each variant's movie graph as ``DIR/<variant>.pt`` (``edge_index``,
+``edge_weight``; none for the variants Item2Vec projects itself) and ``DIR/settings.json``
+(each variant's Item2Vec arguments), without training anything.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "experiments"))
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 VARIANTS = [
     "default",
@@ -66,6 +71,22 @@ VARIANTS = [
     "knn-6-m2",
     "knn-6-m4",
 ]
+
+#: every variant name :func:`build_graph` understands (:data:`VARIANTS` are the ones run)
+VARIANT_PATTERN = re.compile(
+    r"default|overlap|own-top-\d+|near-mutual-\d+|sharp-\d+x\d+(\+x10)?|min-count-\d+"
+    r"|knn-\d+(-m\d+(\.\d+)?)?"
+)
+
+
+def variant(name: str) -> str:
+    """``name`` if it is a variant (argparse type of ``--only``)."""
+    if not VARIANT_PATTERN.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"unknown variant {name!r}: one of {', '.join(VARIANTS)} or the same patterns "
+            "with other numbers"
+        )
+    return name
 
 
 #: A second set of franchise groups, none of them in :data:`graphrec.similarity.FRANCHISES`,
@@ -103,14 +124,14 @@ HELDOUT_FRANCHISES: list[list[str]] = [
 
 
 def build_graph(name: str, split, knn: int = 10, boost: float = 10.0):
-    """The movie graph of variant ``name`` (``None`` for the task's own projection)."""
+    """The movie graph of variant ``name`` (``None`` for Item2Vec's own projection)."""
     import numpy as np
     import scipy.sparse as sp
     import torch
     from torch_geometric.data import Data
 
     if name == "default" or name.startswith("knn-"):
-        return None  # the task's projection (knn-K: see item2vec_config)
+        return None  # Item2Vec's projection (knn-K: see item2vec_settings)
     n_movies = split.num_movies
     users, movies = split.train
     x = sp.csr_matrix(
@@ -167,18 +188,33 @@ def build_graph(name: str, split, knn: int = 10, boost: float = 10.0):
     return Data(edge_index=edge_index, edge_weight=weight, num_nodes=n_movies)
 
 
-def item2vec_config(name: str, seed: int) -> dict:
-    """The tuning grid's base settings (top 10, mutual x10) for variant ``name`` (``knn-K``
-    changes ``knn``, ``knn-K-mW`` also ``mutual_weight``) and ``seed``."""
-    from tune_item2vec import BASE
+def item2vec_settings(name: str) -> dict:
+    """Item2Vec constructor arguments of variant ``name`` beyond its class defaults (the tuning
+    grid's base, top 10 x10): ``knn-K`` changes ``knn``, ``knn-K-mW`` also ``mutual_weight``."""
+    if not name.startswith("knn-"):
+        return {}
+    parts = name.split("-")
+    out: dict = {"knn": int(parts[1])}
+    if len(parts) == 3:
+        out["mutual_weight"] = float(parts[2].lstrip("m"))
+    return out
 
-    cfg = {**BASE, "seed": seed}
-    if name.startswith("knn-"):
-        parts = name.split("-")
-        cfg["knn"] = int(parts[1])
-        if len(parts) == 3:
-            cfg["mutual_weight"] = float(parts[2].lstrip("m"))
-    return cfg
+
+def write_graphs(names: list[str], split, folder: Path) -> None:
+    """``--graphs-out``: each variant's graph as ``<variant>.pt`` and ``settings.json``."""
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {}
+    for name in names:
+        graph = build_graph(name, split)
+        if graph is not None:
+            tensors = {"edge_index": graph.edge_index, "edge_weight": graph.edge_weight}
+            torch.save(tensors, folder / f"{name}.pt")
+        settings[name] = {"graph": "built" if graph is not None else "Item2Vec's projection"}
+        settings[name]["item2vec"] = item2vec_settings(name)
+    (folder / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+    print(f"wrote {len(names)} variants to {folder}")
 
 
 def main() -> None:
@@ -186,55 +222,84 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="item2vec seeds (0)")
-    ap.add_argument("--only", nargs="+", choices=VARIANTS, help="variants to run (default all)")
-    ap.add_argument("--out", default=str(ROOT / "experiments/results/franchise_variants.json"))
+    ap.add_argument(
+        "--only", nargs="+", type=variant, help="variants to run (default: VARIANTS, all)"
+    )
+    ap.add_argument(
+        "--synthetic",
+        type=int,
+        nargs=4,
+        metavar=("USERS", "MOVIES", "RATINGS", "SEED"),
+        help="a synthetic graph (graphrec.data.synthetic.synthetic_graph) instead of ML-100K; "
+        "only with --graphs-out (it has no franchises)",
+    )
+    ap.add_argument(
+        "--graphs-out", metavar="DIR", help="write the variants' graphs to DIR and stop"
+    )
+    ap.add_argument("--out", default=str(RESULTS / "franchise_variants.json"))
     args = ap.parse_args()
+    if args.synthetic and not args.graphs_out:
+        ap.error("--synthetic needs --graphs-out (a synthetic graph has no franchise films)")
 
     from statistics import mean
-    from types import SimpleNamespace
 
     import torch
-    from tune_item2vec import BASE, ml100k_setup
 
+    from graphrec.data import load_movielens, temporal_split
     from graphrec.evaluate import evaluate
     from graphrec.io import package_versions, write_json
-    from graphrec.models.item2vec_recommender import Item2VecRecommender
+    from graphrec.models.item2vec import Item2Vec
     from graphrec.similarity import (
         franchise_hits,
         genre_coherence,
+        item_cosine_franchise_hits,
         top_similar,
     )
-    from graphrec.cli.item2vec import train_item2vec
+    from graphrec.train import TrainConfig
 
-    setup = ml100k_setup()
-    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
-    base = setup.base_franchise
-    held_base = setup.cosine_franchise(HELDOUT_FRANCHISES)
+    if args.synthetic:
+        from graphrec.data.synthetic import synthetic_graph
+
+        users, movies, ratings, seed = args.synthetic
+        data = synthetic_graph(users, movies, ratings, seed=seed)
+    else:
+        data = load_movielens("ml-100k", verbose=False)
+    split = temporal_split(data)
+    if args.graphs_out:
+        write_graphs(args.only or VARIANTS, split, Path(args.graphs_out))
+        return
+    titles, genres, pop = data["movie"].title, data["movie"].genres, split.train_degree()
+    base = item_cosine_franchise_hits(split, titles)
+    held_base = item_cosine_franchise_hits(split, titles, groups=HELDOUT_FRANCHISES)
     print(
         f"item-item cosine: franchise {base['hit_rate']:.3f} ({base['films']} films), "
         f"held-out {held_base['hit_rate']:.3f} ({held_base['films']} films)"
     )
-    rows = []
+    rows, settings = [], {}
     for name in args.only or VARIANTS:
         graph = build_graph(name, split)
         per_seed = []
         for seed in args.seeds:
-            cfg = SimpleNamespace(**item2vec_config(name, seed))
-            res = train_item2vec(split, cfg, graph=graph)
-            ids = torch.nonzero((pop >= 20) & res.has_edge).view(-1)
-            pool = torch.nonzero(res.has_edge).view(-1)
+            model = Item2Vec(
+                split.num_users, split.num_movies, seed=seed, **item2vec_settings(name)
+            )
+            config = TrainConfig(seed=seed, device="cpu", progress=False)
+            model.fit(split, config, graph=graph)
+            settings = {"model": model.hparams, "train": model.history.config}
+            emb, has_edge = model.embeddings(), model.has_edge
+            ids = torch.nonzero((pop >= 20) & has_edge).view(-1)
+            pool = torch.nonzero(has_edge).view(-1)
 
-            def csls(q, e=res.emb, a=res.has_edge):
+            def csls(q, e=emb, a=has_edge):
                 return top_similar(e, q, 10, allowed=a, hubness_k=50)[0]
 
-            def cosine(q, e=res.emb, a=res.has_edge):
+            def cosine(q, e=emb, a=has_edge):
                 return top_similar(e, q, 10, allowed=a)[0]
 
-            rec = Item2VecRecommender.from_embeddings(res.emb, split)
             per_seed.append(
                 {
                     "seed": seed,
-                    "valid_ndcg@10": evaluate(rec, split, "valid", "sampled")["ndcg@10"],
+                    "valid_ndcg@10": evaluate(model, split, "valid", "sampled")["ndcg@10"],
                     "genre_coherence@10": genre_coherence(csls(ids), ids, genres, pool)[
                         "coherence"
                     ],
@@ -261,7 +326,12 @@ def main() -> None:
     write_json(
         args.out,
         {
-            "config": {**vars(args), "item2vec": BASE, "ranking": "CSLS K=50"},
+            "config": {
+                **vars(args),
+                "item2vec": "Item2Vec's class defaults, changed by knn-K[-mW]",
+                "ranking": "CSLS K=50",
+            },
+            "item2vec_last_run": settings,
             "seeds": args.seeds,
             "item_cosine_franchise@10": base["hit_rate"],
             "franchise_films": base["films"],

@@ -19,19 +19,20 @@ tab-separated ``src dst weight`` per line, each undirected edge once; with ``--l
 of ``node label`` lines for the quality number).
 
 Peers run in their own environment (pecanpy 2.0.9 needs NumPy < 2) through
-``experiments/peers/item2vec_peers.py``:
+``experiments/benchmarks/peers/item2vec_peers.py``; the benchmark finds its python in
+``--peer-python`` or ``$GRAPHREC_PEERS_PYTHON`` (see ``experiments/benchmarks/peers/README.md``):
 
-    python -m venv /work/venv-peers
-    /work/venv-peers/bin/pip install 'numpy<2' pecanpy gensim
+    python -m venv PEERS_VENV && PEERS_VENV/bin/pip install 'numpy<2' pecanpy gensim
+    export GRAPHREC_PEERS_PYTHON=PEERS_VENV/bin/python
 
 Without it the benchmark says so and reports graphrec alone. Results go to
 ``experiments/results/bench_item2vec.json`` (config, seed, versions, load average, numbers,
 ratios ours/peer) and a short table on stdout.
 
-    python experiments/bench_item2vec.py                 # SBM, both parts, ~5 min
-    python experiments/bench_item2vec.py --skip-peers    # graphrec only, ~1 min
-    python experiments/bench_item2vec.py --edges movies.tsv --labels genres.tsv
-    python experiments/bench_item2vec.py --movie-graph --out \
+    python experiments/benchmarks/bench_item2vec.py                 # SBM, both parts, ~5 min
+    python experiments/benchmarks/bench_item2vec.py --skip-peers    # graphrec only, ~1 min
+    python experiments/benchmarks/bench_item2vec.py --edges movies.tsv --labels genres.tsv
+    python experiments/benchmarks/bench_item2vec.py --movie-graph --out \
         experiments/results/bench_item2vec_ml100k.json      # the real ML-100K movie graph
 """
 
@@ -42,7 +43,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,14 +50,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from graphrec.models.item2vec import SkipGram
+from graphrec.walks import WeightedWalker
 
-from graphrec.models.item2vec import SkipGram  # noqa: E402
-from graphrec.walks import WeightedWalker  # noqa: E402
-
-PEER_SCRIPT = ROOT / "experiments" / "peers" / "item2vec_peers.py"
-DEFAULT_PEER_PYTHON = "/work/venv-peers/bin/python"
+HERE = Path(__file__).resolve().parent
+PEER_SCRIPT = HERE / "peers" / "item2vec_peers.py"
+PEER_ENV = "GRAPHREC_PEERS_PYTHON"
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -257,7 +255,7 @@ def bench_walks(
 def bench_skipgram(walks: torch.Tensor, num_nodes: int, args) -> tuple[dict, torch.Tensor]:
     times, cpu, embs, losses = [], [], [], []
     for rep in range(args.sg_repeats):
-        model = SkipGram(num_nodes, dim=args.dim, seed=args.seed)
+        model = SkipGram(num_nodes, args.dim, seed=args.seed)
         t0, c0 = time.perf_counter(), time.process_time()
         losses = model.fit(
             walks,
@@ -339,12 +337,16 @@ def main() -> None:
     o.add_argument("--threads", type=int, default=1, help="torch threads for graphrec (1)")
     o.add_argument("--workers", type=int, default=2, help="peer workers (default 2)")
     o.add_argument("--seed", type=int, default=0)
-    o.add_argument("--peer-python", default=DEFAULT_PEER_PYTHON, help="peer venv's python")
+    o.add_argument(
+        "--peer-python",
+        default=os.environ.get(PEER_ENV),
+        help=f"python of the peers' environment (default: ${PEER_ENV})",
+    )
     o.add_argument("--skip-peers", action="store_true", help="time graphrec only")
     o.add_argument("--skip-walks", action="store_true", help="skip part (a)")
     o.add_argument("--skip-skipgram", action="store_true", help="skip part (b)")
     o.add_argument("--timeout", type=int, default=1800, help="seconds per peer run")
-    o.add_argument("--out", default=str(ROOT / "experiments" / "results" / "bench_item2vec.json"))
+    o.add_argument("--out", default=str(HERE.parent / "results" / "bench_item2vec.json"))
     args = ap.parse_args()
 
     load_start = load_average()
@@ -371,11 +373,12 @@ def main() -> None:
     print(f"graph: {graph['source']}, {num_nodes} nodes, {edges.size(1)} undirected edges")
 
     peers = not args.skip_peers
-    if peers and not Path(args.peer_python).exists():
+    if peers and (not args.peer_python or not Path(args.peer_python).exists()):
+        where = f"{args.peer_python} does not exist" if args.peer_python else "not given"
         print(
-            f"peer environment missing ({args.peer_python}); reporting graphrec alone. "
-            "Create it with: python -m venv /work/venv-peers && "
-            "/work/venv-peers/bin/pip install 'numpy<2' pecanpy gensim"
+            f"peer environment {where}; reporting graphrec alone. Pass --peer-python or set "
+            f"{PEER_ENV} to the python of a venv with 'numpy<2' pecanpy gensim (see "
+            "experiments/benchmarks/peers/README.md)"
         )
         peers = False
 

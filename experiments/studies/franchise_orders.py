@@ -16,17 +16,19 @@ ML-100K) and genre coherence@10 for each:
   transition matrix on the kNN graph, divided by each partner's visit rate (the PMI that
   skip-gram with negative sampling factorises; Levy & Goldberg, NeurIPS 2014), for windows
   ``--windows``: what a window-``w`` skip-gram sees, before it is squeezed into 64 dimensions;
-- item2vec itself: the tuning grid's settings with skip-gram windows ``--windows``, neighbours by
-  cosine between input vectors (and by CSLS-50, the task's default ranking, at window 5);
+- item2vec itself: the tuning grid's settings (Item2Vec's class defaults, on CPU) with
+  skip-gram windows ``--windows``, neighbours by cosine between input vectors (and by CSLS-50,
+  the task's default ranking, at window 5);
 - gensim's ``Word2Vec(sg=1)`` on the very walks graphrec's window-5 model trained on, with
   negative sampling and with hierarchical softmax (the task's dim, window, epochs and
   subsampling; one worker and a fixed hash seed, so it repeats): whether the reference
   skip-gram does better on the same corpus. Needs the peer environment of
-  ``experiments/bench_item2vec.py`` (``--peer-python``); without it these rows are skipped
-  with a message.
+  ``experiments/benchmarks/bench_item2vec.py`` (``--peer-python`` or ``$GRAPHREC_PEERS_PYTHON``;
+  see ``experiments/benchmarks/peers/README.md``); without it these rows are skipped with a
+  message.
 
-    python experiments/franchise_orders.py                      # ~3 min on 2 cores
-    python experiments/franchise_orders.py --windows 5 --skip-item2vec
+    python experiments/studies/franchise_orders.py                      # ~3 min on 2 cores
+    python experiments/studies/franchise_orders.py --windows 5 --skip-item2vec
 
 Writes ``experiments/results/franchise_orders.json`` (config, seed, versions, rows).
 """
@@ -34,15 +36,17 @@ Writes ``experiments/results/franchise_orders.json`` (config, seed, versions, ro
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "experiments"))
-
-from bench_item2vec import DEFAULT_PEER_PYTHON, run_peer  # noqa: E402
+EXPERIMENTS = Path(__file__).resolve().parents[1]
+RESULTS = EXPERIMENTS / "results"
+#: the peers' script, run (never imported) in the peer environment
+PEER_SCRIPT = EXPERIMENTS / "benchmarks" / "peers" / "item2vec_peers.py"
+PEER_ENV = "GRAPHREC_PEERS_PYTHON"
 
 
 def main() -> None:
@@ -55,28 +59,30 @@ def main() -> None:
     ap.add_argument("--skip-peers", action="store_true", help="no gensim rows")
     ap.add_argument(
         "--peer-python",
-        default=DEFAULT_PEER_PYTHON,
-        help=f"python of the gensim environment (default {DEFAULT_PEER_PYTHON})",
+        default=os.environ.get(PEER_ENV),
+        help=f"python of the gensim environment (default: ${PEER_ENV})",
     )
-    ap.add_argument("--out", default=str(ROOT / "experiments/results/franchise_orders.json"))
+    ap.add_argument("--out", default=str(RESULTS / "franchise_orders.json"))
     args = ap.parse_args()
     if any(w < 1 for w in args.windows):
         ap.error("--windows must be >= 1")
 
-    from types import SimpleNamespace
-
     import torch
     import torch.nn.functional as F
-    from tune_item2vec import BASE, ml100k_setup
 
+    from graphrec.data import load_movielens, temporal_split
     from graphrec.data.projection import movie_graph
     from graphrec.io import package_versions, write_json
+    from graphrec.models.item2vec import Item2Vec
     from graphrec.similarity import franchise_hits, genre_coherence, top_similar
-    from graphrec.cli.item2vec import train_item2vec
+    from graphrec.train import TrainConfig
 
-    setup = ml100k_setup()
-    split, titles, genres, pop = setup.split, setup.titles, setup.genres, setup.pop
+    data = load_movielens("ml-100k", verbose=False)
+    split = temporal_split(data)
+    titles, genres, pop = data["movie"].title, data["movie"].genres, split.train_degree()
     n = split.num_movies
+    base = Item2Vec(split.num_users, split.num_movies, seed=args.seed)  # the settings, unfitted
+    knn_k, mutual_weight = base.hparams["knn"], base.hparams["mutual_weight"]
 
     def dense(graph) -> torch.Tensor:
         m = torch.zeros(n, n, dtype=torch.float64)
@@ -84,9 +90,7 @@ def main() -> None:
         return m
 
     cosine = dense(movie_graph(split, weighting="cosine"))  # every co-rated pair
-    knn = dense(
-        movie_graph(split, weighting="cosine", knn=BASE["knn"], mutual_weight=BASE["mutual_weight"])
-    )
+    knn = dense(movie_graph(split, weighting="cosine", knn=knn_k, mutual_weight=mutual_weight))
     has_edge = knn.sum(1) > 0
     pool = torch.nonzero(has_edge).view(-1)
     ids = torch.nonzero((pop >= 20) & has_edge).view(-1)
@@ -138,34 +142,44 @@ def main() -> None:
         pmi = acc / visits.clamp_min(1e-300).view(1, -1)
         report("walk", f"co-occurrence within {w} steps / partner's visit rate", scores(pmi))
 
-    walks5 = None  # the window-5 model's walks, for the gensim rows
+    model5 = None  # the window-5 model: its walks and settings feed the gensim rows
     if not args.skip_item2vec:
         for w in args.windows:
             t0 = time.perf_counter()
-            res = train_item2vec(split, SimpleNamespace(**{**BASE, "window": w, "seed": args.seed}))
+            model = Item2Vec(split.num_users, split.num_movies, window=w, seed=args.seed)
+            model.fit(split, TrainConfig(seed=args.seed, device="cpu", progress=False))
             secs = time.perf_counter() - t0
+            emb, has_edge = model.embeddings(), model.has_edge
 
-            def by_cosine(q, e=res.emb, a=res.has_edge):
+            def by_cosine(q, e=emb, a=has_edge):
                 return top_similar(e, q, 10, allowed=a)[0]
 
             report("item2vec", f"skip-gram window {w}, cosine of input vectors", by_cosine, secs)
             if w == 5:
 
-                def by_csls(q, e=res.emb, a=res.has_edge):
+                def by_csls(q, e=emb, a=has_edge):
                     return top_similar(e, q, 10, allowed=a, hubness_k=50)[0]
 
                 report("item2vec", "skip-gram window 5, CSLS-50 (the task's default)", by_csls)
-                walks5 = res.walks
+                model5 = model
     if not args.skip_peers:
-        if walks5 is None:
+        if model5 is None:
             print("no gensim rows: they need item2vec with window 5 (--windows ... 5)")
         else:
-            gensim_rows(args, walks5, n, report)
+            gensim_rows(args, model5, n, report)
 
     write_json(
         args.out,
         {
-            "config": {**vars(args), "item2vec": {**BASE, "seed": args.seed}},
+            "config": {
+                **vars(args),
+                "item2vec": {
+                    "model": base.hparams,
+                    "train": TrainConfig(seed=args.seed, device="cpu")
+                    .resolve(base, "ml-100k")
+                    .to_dict(),
+                },
+            },
             "seed": args.seed,
             "dataset": "ml-100k",
             "rows": rows,
@@ -175,37 +189,46 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
-def gensim_rows(args, walks, num_nodes: int, report) -> None:
-    """gensim Word2Vec(sg=1) on ``walks``, negative sampling and hierarchical softmax."""
+def gensim_rows(args, model, num_nodes: int, report) -> None:
+    """gensim Word2Vec(sg=1) on the walks of the fitted window-5 ``model`` with its dim,
+    negatives and epochs, negative sampling and hierarchical softmax."""
     import tempfile
 
     import numpy as np
     import torch
-    from tune_item2vec import BASE
 
     from graphrec.similarity import top_similar
 
-    if not Path(args.peer_python).exists():
+    if not args.peer_python or not Path(args.peer_python).exists():
+        where = f"{args.peer_python} does not exist" if args.peer_python else "not given"
         print(
-            f"gensim environment missing ({args.peer_python}); no gensim rows. Make it with: "
-            "python -m venv /work/venv-peers && /work/venv-peers/bin/pip install 'numpy<2' "
-            "pecanpy gensim"
+            f"gensim environment {where}; no gensim rows. Pass --peer-python or set "
+            f"{PEER_ENV} to the python of an environment with pecanpy and gensim (see "
+            "experiments/benchmarks/peers/README.md)"
         )
         return
+    walks, cfg = model.walks, model.history.config
     allowed = torch.bincount(walks[walks >= 0], minlength=num_nodes) > 0
     with tempfile.TemporaryDirectory() as tmp:
         np.save(f"{tmp}/walks.npy", walks.numpy())
         for name, extra in (("neg. sampling", []), ("hier. softmax", ["--hs"])):
             t0 = time.perf_counter()
-            run_peer(
-                args.peer_python,
-                ["word2vec", "--walks", f"{tmp}/walks.npy", "--emb-out", f"{tmp}/emb.npy"]
-                + ["--num-nodes", str(num_nodes), "--dim", str(BASE["dim"])]
-                + ["--window", "5", "--negatives", str(BASE["negatives"])]
-                + ["--epochs", str(BASE["epochs"]), "--workers", "1", "--seed", str(args.seed)]
-                + extra,
+            cmd = ["word2vec", "--walks", f"{tmp}/walks.npy", "--emb-out", f"{tmp}/emb.npy"]
+            cmd += ["--num-nodes", str(num_nodes), "--dim", str(model.hparams["embedding_dim"])]
+            cmd += ["--window", "5", "--negatives", str(cfg["num_negatives"])]
+            cmd += ["--epochs", str(cfg["epochs"]), "--workers", "1", "--seed", str(args.seed)]
+            # gensim seeds its vectors from Python's string hash: fixed, so the rows repeat
+            proc = subprocess.run(
+                [args.peer_python, str(PEER_SCRIPT), *cmd, *extra],
+                capture_output=True,
+                text=True,
                 timeout=1800,
+                check=False,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
             )
+            if proc.returncode != 0:
+                raise RuntimeError(f"gensim run failed ({proc.returncode}): {proc.stderr[-2000:]}")
+            json.loads(proc.stdout.strip().splitlines()[-1])  # the peer's report: it finished
             secs = time.perf_counter() - t0
             emb = torch.nn.functional.normalize(torch.from_numpy(np.load(f"{tmp}/emb.npy")), dim=1)
             for hub in (0, 50):
