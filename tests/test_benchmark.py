@@ -1,5 +1,4 @@
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -184,50 +183,46 @@ def test_cli_knows_the_task_and_its_options():
         assert build_parser(task).parse_args(["--task", task]).task == task
 
 
-def test_readme_results_from_a_benchmark_folder(tiny, tmp_path):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-    import make_readme_results
+def test_results_block_from_a_benchmark_folder(tiny, tmp_path):
+    from graphrec import report
 
     peer = {"summary": {"test_hit@10": 0.5, "test_ndcg@10": 0.25}, "args": {"seed": 2020}}
     (tmp_path / "recbole_pop_sampled.json").write_text(json.dumps(peer))
-    out = tmp_path / "README_results.md"
-    rc = make_readme_results.main(
-        ["--bench", str(tiny[0]), "--results", str(tmp_path), "--out", str(out)]
-    )
-    assert rc == 0
-    text = out.read_text()
+    text = report.build_markdown(tiny[0], tmp_path)
+    assert text.startswith(report.BEGIN) and text.endswith(report.END)
     assert "| ItemPop | 2 |" in text  # the benchmark table
     assert "| ItemPop | sampled |" in text and "recbole_pop_sampled.json" in text
     assert "| 0.500 | 0.250 | 0.417 / 0.237 |" in text  # run here beside the issue's quote
     assert "not run here" in text  # BPR and NeuMF have no peer file here
     assert "BPR-MF" in text and "Kendall's tau" in text
 
-    argv = ["--bench", str(tiny[0]), "--results", str(tmp_path), "--out", str(out)]
-    readme = tmp_path / "README.md"
-    readme.write_text(
-        f"# x\n\nbefore\n{make_readme_results.BEGIN}\nold\n{make_readme_results.END}\nafter\n"
-    )
-    rc = make_readme_results.main([*argv, "--readme", str(readme)])
-    assert rc == 0
-    new = readme.read_text()
+    page = tmp_path / "results.md"
+    page.write_text(f"# x\n\nbefore\n{report.BEGIN}\nold\n{report.END}\nafter\n")
+    report.write_block(page, text)
+    new = page.read_text()
     assert new.startswith("# x\n\nbefore\n") and new.endswith("\nafter\n")
     assert "old" not in new and text in new
-    readme.write_text("# no markers\n")
-    rc = make_readme_results.main([*argv, "--readme", str(readme)])
-    assert rc == 2 and readme.read_text() == "# no markers\n"
+    page.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="no results block"):
+        report.write_block(page, text)
+    assert page.read_text() == "# no markers\n"
+    with pytest.raises(FileNotFoundError, match="--task benchmark"):
+        report.build_markdown(tmp_path / "no-such-folder", tmp_path)
 
 
-def test_the_readme_table_is_the_committed_benchmark():
-    """README.md's results block is exactly what make_readme_results.py makes of the committed
-    experiments/results/benchmark_ml-100k (regenerate with --readme README.md after a rerun)."""
+def test_the_results_page_block_is_the_committed_benchmark():
+    """docs/results.md's generated block is exactly what graphrec.report makes of the committed
+    experiments/results/benchmark_ml-100k (regenerate with experiments/make_results_page.py)."""
+    from graphrec import report
+
     root = Path(__file__).resolve().parents[1]
     bench = root / "experiments/results/benchmark_ml-100k"
     if not (bench / "benchmark.csv").is_file():
         pytest.skip("no committed benchmark")
-    sys.path.insert(0, str(root / "experiments"))
-    import make_readme_results
-
-    block = make_readme_results.build(bench, root / "experiments/results")
-    assert block in (root / "README.md").read_text(), (
-        "README results are stale: python experiments/make_readme_results.py --readme README.md"
+    page = (root / "docs/results.md").read_text()
+    start, end = page.find(report.BEGIN), page.find(report.END)
+    assert 0 <= start < end, "docs/results.md has no generated benchmark block"
+    committed = page[start : end + len(report.END)]
+    assert committed == report.build_markdown(bench, root / "experiments/results"), (
+        "docs/results.md is stale: python experiments/make_results_page.py"
     )
