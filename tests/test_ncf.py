@@ -349,3 +349,13 @@ def test_cli_gmf_one_epoch_on_ml100k(tmp_path):
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["dataset"] == "ml-100k" and metrics["valid"]["sampled"]["users"] == 943
     assert metrics["test"]["sampled"]["hr@10"] > 0.3  # ItemPop scores ~.40 here
+
+
+def test_a_checkpoint_of_an_earlier_version_is_a_clear_error(tmp_path):
+    # before the redesign GMF's size was called "factors"; such a model.json cannot rebuild
+    folder = GMF(10, 20, embedding_dim=4).save(tmp_path / "m")
+    spec = json.loads((folder / "model.json").read_text())
+    spec["hparams"]["factors"] = spec["hparams"].pop("embedding_dim")
+    (folder / "model.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="earlier version: retrain it"):
+        Recommender.load(folder)

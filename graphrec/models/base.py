@@ -263,7 +263,13 @@ class Recommender(nn.Module, ABC):
         if cls is not Recommender and not issubclass(klass, cls):
             raise TypeError(f"{path} holds a {name}, not a {cls.__name__}")
         hp = dict(spec["hparams"])
-        model = klass(**hp, seed=None)
+        try:
+            model = klass(**hp, seed=None)
+        except TypeError as exc:  # a checkpoint of an earlier graphrec (e.g. "factors")
+            raise ValueError(
+                f"{path} holds a {name} saved with arguments this graphrec does not take "
+                f"({exc}); it was saved by an earlier version: retrain it"
+            ) from None
         state = load_tensors(path / "weights.pt", map_location)
         # buffers whose size depends on data (seen lists) are resized before loading
         for key in ("seen_ptr", "seen_movies"):
