@@ -19,7 +19,6 @@ __all__ = [
     "non_negative",
     "fraction",
     "add_common_arguments",
-    "task_defaults",
     "load_graph",
     "make_split",
     "open_run",
@@ -149,25 +148,6 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
         help="progress bars even when standard error is not a terminal (default: only on one)",
     )
     return parser
-
-
-def task_defaults(module, **overrides) -> argparse.Namespace:
-    """The arguments a task module would get from ``experiments/run.py`` with no options given,
-    with ``overrides`` (keyword names as attributes, e.g. ``batch_size=4096``) applied.
-
-    Lets code call a task's functions with exactly the CLI's defaults (the benchmark does).
-    Unknown override names raise, so a renamed option cannot be silently ignored.
-    """
-    parser = argparse.ArgumentParser(add_help=False)
-    add_common_arguments(parser)
-    module.add_arguments(parser)
-    args = parser.parse_args([])
-    unknown = sorted(set(overrides) - set(vars(args)))
-    if unknown:
-        raise ValueError(f"{module.__name__} has no option(s) {unknown}")
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
 
 
 def log(args, *msg) -> None:

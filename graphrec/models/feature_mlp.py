@@ -265,12 +265,6 @@ class FeatureMLP(Recommender):
         logits = self(self.features(users, movies), users, movies)
         return F.binary_cross_entropy_with_logits(logits, labels)
 
-    def bpr_loss(self, users: Tensor, positives: Tensor, negatives: Tensor) -> Tensor:
-        """Pairwise BPR loss, for ``graphrec.train.fit(objective="bpr")``."""
-        pos = self(self.features(users, positives), users, positives)
-        neg = self(self.features(users, negatives), users, negatives)
-        return -F.logsigmoid(pos - neg).mean()
-
     @property
     def fit_objective(self) -> str:  # type: ignore[override]
         """``rating`` (MSE on ratings) or ``bce`` (the ``ranking`` objective)."""
