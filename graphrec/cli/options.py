@@ -70,7 +70,12 @@ def _arg_docs(klass: type) -> dict[str, str]:
             out[current] += " " + line.strip()
         elif line.strip() and not line.startswith(" "):
             break
-    return {k: re.sub(r"\s*\(default[^)]*\)", "", v).rstrip(".") for k, v in out.items()}
+    plain = {}
+    for k, v in out.items():
+        v = re.sub(r":\w+:`([^`]*)`", r"\1", v)  # :math:`f` -> f
+        v = v.replace("``", "").replace("\\lambda", "lambda")
+        plain[k] = re.sub(r"\s*\(default[^)]*\)", "", v).rstrip(".")
+    return plain
 
 
 def _kind(annotation: Any) -> tuple[type, bool]:
