@@ -48,7 +48,7 @@ about ``p`` trials to go back) does the cumulative outlier path above take over.
 ML-100K movie graph (974 nodes, 149k edges, 9740 walks of 40 nodes, one thread) the alias
 path took 77 / 53 / 57 ms against the outlier path's 105 / 106 / 117 ms at
 ``(p, q) = (0.5, 2) / (2, 0.5) / (1, 0.5)`` (best of 5, alternating;
-``experiments/bench_item2vec.py --movie-graph``).
+``experiments/benchmarks/bench_item2vec.py --movie-graph``).
 
 Walkers take their second-order steps asynchronously: each iteration gives every walker one
 trial (several where most trials fail, and for the last few walkers) and moves on those that

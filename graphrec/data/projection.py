@@ -15,7 +15,8 @@ strongest neighbours (the union over both ends, so the graph stays symmetric). I
 edge that both ends chose (a *mutual* neighbour) can be given ``mutual_weight`` times its weight:
 a popular film is among the top ``knn`` of hundreds of films and so gains hundreds of edges it did
 not choose; weighting the pairs both ends chose keeps its walks near its own neighbours (on
-ML-100K this raised item2vec's valid NDCG@10 from .364 to .384, ``experiments/tune_item2vec.py``).
+ML-100K this raised item2vec's valid NDCG@10 from .364 to .384,
+``experiments/studies/tune_item2vec.py``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ attributes, as with Captum's ``additional_forward_args``.
   efficiency constraint makes attributions add up exactly to ``f(x) - E[f(background)]``.
   With ~24 variables, 64 background rows and ``nsamples=1024`` coalitions one prediction
   costs ~65k forward rows in a single batch: well under a second on 2 cores (see
-  ``experiments/bench_explain.py``).
+  ``experiments/benchmarks/bench_explain.py``).
 - ``LIME``: ``lime.lime_tabular.LimeTabularExplainer`` in regression mode on a sample of
   training edges, categorical variables declared as categories (with their value names),
   continuous ones (``age``, ``year``) discretised into quartiles. LIME's local linear model

@@ -86,11 +86,11 @@ class SkipGram(nn.Module):
     no optimiser state); the updates of a batch are summed, and each row's sum is capped at norm
     ``max_step`` (a hub that fills half a batch would otherwise take one huge step and diverge;
     on the ML-100K movie graph the cap changes valid NDCG@10 by < .003). Measured on a 981-node
-    weighted SBM (see ``experiments/bench_item2vec.py``): with gensim's own ``lr = 0.025`` this
-    matches gensim's neighbour quality, while dense Adam through autograd was slower per epoch
-    and, at batches large enough to be fast, stayed on the loss plateau where vectors encode
-    only node frequency (sparse gradients / ``SparseAdam`` cannot help with tables of ~10^3
-    rows).
+    weighted SBM (see ``experiments/benchmarks/bench_item2vec.py``): with gensim's own
+    ``lr = 0.025`` this matches gensim's neighbour quality, while dense Adam through autograd was
+    slower per epoch and, at batches large enough to be fast, stayed on the loss plateau where
+    vectors encode only node frequency (sparse gradients / ``SparseAdam`` cannot help with
+    tables of ~10^3 rows).
 
     Args:
         num_nodes (int): number of nodes (rows of both tables); walk entries are node ids in
