@@ -242,3 +242,15 @@ def test_stats_on_real_ml_latest_small(cli, shared_latest_small, tmp_path, capsy
     assert cli([*args, "--drop-bad-rows"]) == 0
     stats = json.loads((tmp_path / "o" / "stats.json").read_text())
     assert (stats["users"], stats["movies"], stats["ratings"]) == (610, 9742, 100_836)
+
+
+def test_config_replay_rejects_a_missing_file_and_another_task(cli, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli(["--config", str(tmp_path / "nope.json")])
+    assert "not a graphrec run's config.json" in str(exc.value)
+    recorded = tmp_path / "config.json"
+    recorded.write_text(json.dumps({"task": "pop", "seed": 0, "config": {"task": "pop"}}))
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", "gmf", "--config", str(recorded)])
+    assert "is a 'pop' run, not 'gmf'" in str(exc.value)
+    assert not (tmp_path / "runs").exists()

@@ -32,6 +32,7 @@ from graphrec.runs import evaluate_all
 from graphrec.similarity import (
     franchise_hits,
     genre_coherence,
+    item_cosine_franchise_hits,
     item_cosine_neighbours,
 )
 
@@ -170,7 +171,7 @@ def run(args) -> dict:
     coherence = genre_coherence(ours_nb, eval_ids, genres, pool)
     coherence_base = genre_coherence(base_nb, eval_ids, genres, pool)
     fr = franchise_hits(lambda ids: nearest(ids, k)[0], titles, pop)
-    fr_base = franchise_hits(lambda ids: item_cosine_neighbours(split, ids, k), titles, pop)
+    fr_base = item_cosine_franchise_hits(split, titles, k)
     results = evaluate_all(model, split, k=k, seed=args.seed)
     timing["eval_seconds"] = time.perf_counter() - t0
     losses = model.meta["loss"]
