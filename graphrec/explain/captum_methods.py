@@ -18,6 +18,12 @@ as ``additional_forward_args`` (ids are not differentiable). Results come back p
   user and movie embedding layers, from the zero embedding (id ``-1``) to the learned one,
   summed over embedding dimensions.
 
+:func:`prediction_decomposition` is the one view where features and ids share a baseline:
+IntegratedGradients over the feature columns *and* both id embeddings at once, from the
+average training pair (mean feature row, mean id embeddings) to the explained pair, so every
+term is in the model's output units (rating points) and all of them, ids included, sum to
+``f(pair) - f(average pair)``.
+
 Captum is imported inside the functions, so importing this module is cheap.
 """
 
@@ -33,7 +39,7 @@ from torch import Tensor
 
 from graphrec.explain.space import FeatureSpace
 
-__all__ = ["CAPTUM_METHODS", "captum_attributions", "id_attributions"]
+__all__ = ["CAPTUM_METHODS", "captum_attributions", "id_attributions", "prediction_decomposition"]
 
 #: Captum notices that say nothing about these models (they are checked by the tests)
 _QUIET = (
@@ -219,3 +225,102 @@ def id_attributions(
         "reference": ref,
         "delta": delta.detach().float().cpu(),
     }
+
+
+def _with_embeddings(model):
+    """``g(x, user_vectors, movie_vectors, users, movies)``: the model's forward with the
+    outputs of its two id embedding layers replaced by the given vectors [B, d] (forward
+    hooks, removed after each call), so the embeddings become inputs Captum can integrate."""
+
+    def g(x: Tensor, eu: Tensor, em: Tensor, users: Tensor, movies: Tensor) -> Tensor:
+        hooks = [
+            model.user_embedding.register_forward_hook(lambda mod, inp, out: eu),
+            model.movie_embedding.register_forward_hook(lambda mod, inp, out: em),
+        ]
+        try:
+            return model(x, users, movies)
+        finally:
+            for h in hooks:
+                h.remove()
+
+    return g
+
+
+def prediction_decomposition(
+    model,
+    space: FeatureSpace,
+    x: Tensor,
+    users: Tensor,
+    movies: Tensor,
+    reference: Tensor,
+    reference_embeddings: tuple[Tensor, Tensor] | None = None,
+    *,
+    n_steps: int = 50,
+) -> dict[str, Tensor]:
+    """IntegratedGradients over the features and the id embeddings together.
+
+    The path runs from the baseline ``(reference [F], reference user vector, reference
+    movie vector)`` to the pair's ``(x, user embedding, movie embedding)``, so the
+    attributions of the feature columns and of the two embeddings (summed over their
+    dimensions) share one baseline and add up to ``f(x) - f(baseline)`` (completeness).
+    For a model without id embeddings it is IntegratedGradients on the features.
+
+    Args:
+        x: [N, F] feature rows of the pairs ``users``/``movies`` [N].
+        reference: [F] the baseline feature row (the mean training row).
+        reference_embeddings: the baseline user and movie vectors ([d] each; default zeros,
+            the "no id" embedding). :class:`~graphrec.explain.Explainer` passes the mean
+            embeddings of the training edges.
+
+    Returns:
+        ``columns`` [N, F], ``variables`` [N, V], ``blocks`` [N, B], ``baseline`` [N]
+        (``f(baseline)`` with the pair's ids for a model without embeddings), ``delta`` [N]
+        (completeness error) and, for a model with id embeddings, ``user_id`` and
+        ``movie_id`` [N].
+    """
+    from captum.attr import IntegratedGradients
+
+    model.eval()
+    n = x.size(0)
+    x = x.detach().float()
+    ref = reference.view(1, -1).to(x).expand(n, -1).contiguous()
+    args = (users, movies)
+    out: dict[str, Tensor] = {}
+    with _quiet():
+        if getattr(model, "use_ids", False):
+            with torch.no_grad():
+                eu, em = model.user_embedding(users), model.movie_embedding(movies)
+            if reference_embeddings is None:
+                ru, rm = torch.zeros_like(eu[0]), torch.zeros_like(em[0])
+            else:
+                ru, rm = (r.to(eu) for r in reference_embeddings)
+            ru = ru.view(1, -1).expand_as(eu).contiguous()
+            rm = rm.view(1, -1).expand_as(em).contiguous()
+            g = _with_embeddings(model)
+            (cols, au, am), delta = IntegratedGradients(g).attribute(
+                (x, eu, em),
+                baselines=(ref, ru, rm),
+                additional_forward_args=args,
+                n_steps=n_steps,
+                return_convergence_delta=True,
+            )
+            with torch.no_grad():
+                base = g(ref, ru, rm, users, movies)
+            out["user_id"] = au.detach().sum(-1).float().cpu()
+            out["movie_id"] = am.detach().sum(-1).float().cpu()
+        else:
+            cols, delta = IntegratedGradients(model).attribute(
+                x,
+                baselines=ref,
+                additional_forward_args=args,
+                n_steps=n_steps,
+                return_convergence_delta=True,
+            )
+            with torch.no_grad():
+                base = model(ref, users, movies)
+    out["columns"] = cols.detach().float().cpu()
+    out["variables"] = space.to_variables(out["columns"])
+    out["blocks"] = space.to_blocks(out["variables"])
+    out["baseline"] = base.detach().float().cpu()
+    out["delta"] = delta.detach().float().cpu()
+    return out

@@ -8,6 +8,13 @@ of training edges (GradientShap's baselines, SHAP's background, LIME's training 
 ``attribute(users, movies, methods)`` explains any number of edges at once and returns an
 :class:`Attributions` record; ``explain(user, movie)`` does one pair and ``explain_edges``
 a sample (the global view: mean ``|attribution|``), with a progress bar.
+
+With ``decompose=True`` (or :meth:`Explainer.decompose` alone) the record also holds the
+**decomposition** of each prediction: IntegratedGradients over the features and the id
+embeddings together, from the average training pair (mean feature row and mean id
+embeddings of the training edges), in the model's output units; see
+:func:`graphrec.explain.captum_methods.prediction_decomposition` and
+:func:`graphrec.explain.reasons.contributions`, which turns one row into readable reasons.
 """
 
 from __future__ import annotations
@@ -18,12 +25,18 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from graphrec.explain.captum_methods import CAPTUM_METHODS, captum_attributions, id_attributions
+from graphrec.explain.captum_methods import (
+    CAPTUM_METHODS,
+    captum_attributions,
+    id_attributions,
+    prediction_decomposition,
+)
 from graphrec.explain.space import FeatureSpace
 
 __all__ = [
     "METHODS",
     "ID_METHOD",
+    "DECOMPOSITION",
     "UnknownMethodError",
     "resolve_methods",
     "Attributions",
@@ -34,6 +47,8 @@ __all__ = [
 METHODS = (*CAPTUM_METHODS, "SHAP", "LIME")
 #: the id-embedding method (only for models with ``use_ids``)
 ID_METHOD = "LayerIntegratedGradients"
+#: how :attr:`Attributions.decomposition` is computed (features and ids on one baseline)
+DECOMPOSITION = "IntegratedGradients over features and id embeddings"
 
 _ALIASES = {
     "ig": "IntegratedGradients",
@@ -105,6 +120,11 @@ class Attributions:
         seconds: method -> wall seconds spent.
         extra: method -> other per-row outputs (LIME's raw ``weights`` [N, V], ``score``,
             ``local_prediction``).
+        decomposition: the prediction split into features and ids on one baseline (see
+            :func:`~graphrec.explain.captum_methods.prediction_decomposition`):
+            ``variables`` [N, V], ``blocks`` [N, B], ``columns`` [N, F], ``baseline`` [N]
+            (the average training pair's prediction), ``delta`` [N] and, for models with id
+            embeddings, ``user_id``/``movie_id`` [N]; empty unless asked for.
     """
 
     space: FeatureSpace
@@ -122,6 +142,7 @@ class Attributions:
     ids: dict[str, Tensor] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     extra: dict[str, dict[str, Tensor]] = field(default_factory=dict)
+    decomposition: dict[str, Tensor] = field(default_factory=dict)
 
     @property
     def methods(self) -> list[str]:
@@ -184,6 +205,13 @@ class Explainer:
             raise ValueError("train_edges is empty: nothing to take a reference row from")
         with torch.no_grad():
             self.reference_row = model.features(u, m).mean(0).cpu()
+            #: mean user and movie id embeddings of the training edges (the decomposition's
+            #: baseline ids), or None for a model without id embeddings
+            self.reference_embeddings = (
+                (model.user_embedding(u).mean(0), model.movie_embedding(m).mean(0))
+                if getattr(model, "use_ids", False)
+                else None
+            )
         gen = torch.Generator().manual_seed(seed)
         pick = torch.randperm(u.numel(), generator=gen)
         with torch.no_grad():
@@ -200,23 +228,19 @@ class Explainer:
         movies: Tensor,
         methods: str | list[str] | None = None,
         progress: bool = False,
+        decompose: bool = False,
     ) -> Attributions:
         """Attributions of the edges ``(users[i], movies[i])`` [N] by ``methods``
         (see :func:`resolve_methods`; LayerIntegratedGradients is skipped for models
-        without id embeddings)."""
+        without id embeddings), plus :attr:`Attributions.decomposition` when
+        ``decompose``."""
         from tqdm.auto import tqdm
 
         methods = resolve_methods(methods)
-        model = self.model
-        users, movies = model.check_users(users), model.check_movies(movies)
-        with torch.no_grad():
-            x = model.features(users, movies).float()
-            pred = model(x, users, movies).cpu()
-            ref = self.reference_row.to(x).view(1, -1).expand_as(x)
-            ref_pred = model(ref, users, movies).cpu()
-        out = Attributions(
-            self.space, users.cpu(), movies.cpu(), x.cpu(), pred, self.reference_row, ref_pred
-        )
+        out, x = self._record(users, movies)
+        model, users, movies = self.model, out.users.to(x.device), out.movies.to(x.device)
+        if decompose:
+            self._decompose(out, x)
         bar = tqdm(methods, desc="explain", unit="method", disable=not progress, leave=False)
         for method in bar:
             bar.set_postfix_str(method)
@@ -284,11 +308,53 @@ class Explainer:
             out.seconds[method] = time.perf_counter() - t0
         return out
 
+    def _record(self, users: Tensor, movies: Tensor) -> tuple[Attributions, Tensor]:
+        """An :class:`Attributions` with the predictions and no method yet, and ``x``."""
+        model = self.model
+        users, movies = model.check_users(users), model.check_movies(movies)
+        with torch.no_grad():
+            x = model.features(users, movies).float()
+            pred = model(x, users, movies).cpu()
+            ref = self.reference_row.to(x).view(1, -1).expand_as(x)
+            ref_pred = model(ref, users, movies).cpu()
+        out = Attributions(
+            self.space, users.cpu(), movies.cpu(), x.cpu(), pred, self.reference_row, ref_pred
+        )
+        return out, x
+
+    def _decompose(self, out: Attributions, x: Tensor) -> None:
+        t0 = time.perf_counter()
+        out.decomposition = prediction_decomposition(
+            self.model,
+            self.space,
+            x,
+            out.users.to(x.device),
+            out.movies.to(x.device),
+            self.reference_row,
+            self.reference_embeddings,
+            n_steps=self.n_steps,
+        )
+        out.seconds["decomposition"] = time.perf_counter() - t0
+
+    def decompose(self, users: Tensor, movies: Tensor) -> Attributions:
+        """Only the decomposition of the predictions ``(users[i], movies[i])`` [N] (no
+        other method: cheap, one IntegratedGradients pass); read it with
+        :func:`graphrec.explain.reasons.contributions`."""
+        out, x = self._record(torch.as_tensor(users), torch.as_tensor(movies))
+        self._decompose(out, x)
+        return out
+
     def explain(
-        self, user: int, movie: int, methods: str | list[str] | None = None
+        self,
+        user: int,
+        movie: int,
+        methods: str | list[str] | None = None,
+        decompose: bool = False,
     ) -> Attributions:
         """Attributions of one (user, movie) prediction (node indices)."""
-        return self.attribute(torch.tensor([user]), torch.tensor([movie]), methods)
+        return self.attribute(
+            torch.tensor([user]), torch.tensor([movie]), methods, decompose=decompose
+        )
 
     def explain_edges(
         self,
@@ -296,10 +362,11 @@ class Explainer:
         methods: str | list[str] | None = None,
         sample: int | None = 100,
         progress: bool = True,
+        decompose: bool = False,
     ) -> Attributions:
         """Attributions of a seeded sample of ``sample`` edges of ``edges`` [2, E] (all when
         None), for the global view :meth:`Attributions.mean_abs`."""
         if sample is not None and sample < edges.size(1):
             gen = torch.Generator().manual_seed(self.seed + 1)
             edges = edges[:, torch.randperm(edges.size(1), generator=gen)[:sample]]
-        return self.attribute(edges[0], edges[1], methods, progress=progress)
+        return self.attribute(edges[0], edges[1], methods, progress=progress, decompose=decompose)
