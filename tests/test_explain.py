@@ -286,6 +286,15 @@ def test_explain_cli_end_to_end(graph, split, monkeypatch, tmp_path, capsys):
     assert set(rec["global"]["attributions"]["SHAP"]) >= {"age", "occupation", "genre=Drama"}
     assert "user_id" in rec["ids"] and rec["checks"]["IntegratedGradients"]
     assert set(rec["faithfulness"]["global"]) == {*METHODS, "random"}
+    # the decomposition: ids included, all terms add up, the summary leads with its top term
+    dec = rec["decomposition"]
+    assert {"user id embedding", "movie id embedding"} <= set(dec["terms"])
+    total = sum(dec["terms"].values())
+    assert total == pytest.approx(rec["prediction"] - dec["baseline"], abs=5e-3)
+    top = next(iter(dec["terms"]))
+    assert f"driven mostly by {'the ' if top.endswith('embedding') else ''}{top} (" in printed
+    assert "  reading: " in printed and "faithfulness (global): resetting" in printed
+    assert set(rec["global"]["decomposition"]["terms"]) >= {"movie id embedding", "occupation"}
     # explain the quick model again through --run, with a method subset, user and title
     second = tmp_path / "again"
     title = graph["movie"].title[7]

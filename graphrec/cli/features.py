@@ -237,8 +237,10 @@ def run_explain(args) -> dict:
     from graphrec.explain import (
         Explainer,
         agreement,
+        agreement_reading,
         deletion_curves,
         explanation_record,
+        faithfulness_reading,
         faithfulness_summary,
         plot_agreement,
         plot_attributions,
@@ -291,13 +293,17 @@ def run_explain(args) -> dict:
         seed=args.seed,
     )
     t0 = time.perf_counter()
-    local = explainer.attribute(torch.tensor([u]), torch.tensor([m]), methods)
+    local = explainer.attribute(torch.tensor([u]), torch.tensor([m]), methods, decompose=True)
     local_seconds = time.perf_counter() - t0
     glob = None
     if args.global_edges > 0:
         log(args, f"global view: {args.global_edges} test edges")
         glob = explainer.explain_edges(
-            split.test, methods, sample=args.global_edges, progress=show_progress(args)
+            split.test,
+            methods,
+            sample=args.global_edges,
+            progress=show_progress(args),
+            decompose=True,
         )
     agree = agreement(local, glob)
     curves_local = deletion_curves(model, local, seed=args.seed) if local.methods else None
@@ -323,7 +329,7 @@ def run_explain(args) -> dict:
         "edge_in": part,
         "objective": model.objective,
         "methods": methods,
-        **explanation_record(local, glob),
+        **explanation_record(local, glob, objective=model.objective),
         "agreement": agree,
         "faithfulness": faith,
         "timing": {"explain_one_seconds": round(local_seconds, 3)},
@@ -337,24 +343,31 @@ def run_explain(args) -> dict:
     label_u, label_m = f"user {raw_u}", title
     if local.methods:
         plot_attributions(
-            local, glob, run_dir / "attributions.png", title=f"user {raw_u} / {title}"
+            local,
+            glob,
+            run_dir / "attributions.png",
+            title=f"user {raw_u} / {title}",
+            objective=model.objective,
         )
         plot_agreement(agree, run_dir / "agreement.png")
-        plot_faithfulness(curves_local, curves_global, run_dir / "faithfulness.png")
+        plot_faithfulness(
+            curves_local, curves_global, run_dir / "faithfulness.png", objective=model.objective
+        )
     text = summary_text(local, label_u, label_m, objective=model.objective)
     if actual is not None:
         text += f"\n  actual rating {actual:g} ({part} edge)"
     for key in ("local", "global"):
-        mean = agree.get("mean_pairwise", {}).get(key)
-        if mean is not None:
-            text += f"\n  method agreement ({key}): mean pairwise Spearman {mean:.2f}"
+        reading = agreement_reading(agree, key)
+        if reading:
+            text += f"\n  method agreement ({key}): {reading}"
     if "global" in faith:
+        text += "\n  faithfulness (global): " + faithfulness_reading(
+            faith["global"], objective=model.objective
+        )
         best = sorted(
             ((k2, v["deletion_auc"]) for k2, v in faith["global"].items()), key=lambda kv: -kv[1]
         )
-        text += "\n  faithfulness (global deletion AUC): " + ", ".join(
-            f"{k2} {v:.3f}" for k2, v in best
-        )
+        text += "\n    deletion AUC: " + ", ".join(f"{k2} {v:.3f}" for k2, v in best)
     with atomic_write(run_dir / "summary.txt", "w") as fh:
         fh.write(text + "\n")
     print(text)

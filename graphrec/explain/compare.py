@@ -1,4 +1,4 @@
-"""Comparing attribution methods by numbers: agreement, faithfulness, figures, summaries.
+"""Comparing attribution methods by numbers: agreement, faithfulness, readings, summaries.
 
 - :func:`agreement`: Spearman rank correlation of ``|attribution|`` between every pair of
   methods, for one prediction (``local``) and for the mean ``|attribution|`` over a sample
@@ -9,39 +9,36 @@
   ranking is faithful moves the prediction furthest with the fewest variables. The
   summary number is the area under the mean ``|f(x) - f(x with top-k removed)|`` curve
   (``deletion_auc``, rating units, higher is better), next to a random order's.
+- :func:`agreement_reading`, :func:`faithfulness_reading`: each comparison's takeaway in
+  one line (the figures' titles and the printed summary).
 - :func:`plot_attributions`, :func:`plot_agreement`, :func:`plot_faithfulness`: the
-  figures ``attributions.png``, ``agreement.png``, ``faithfulness.png`` (matplotlib is
-  imported inside them, with the Agg backend).
-- :func:`summary_text`: the readable sentence; :func:`explanation_record`: the JSON.
+  figures, defined in :mod:`graphrec.explain.figures` and importable from here.
+- :func:`summary_text`: the readable summary (its lead names the same drivers as
+  ``attributions.png``: :func:`graphrec.explain.reasons.contributions`);
+  :func:`explanation_record`: the JSON.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from graphrec.explain.explainer import Attributions
-from graphrec.viz import save_figure
+from graphrec.explain.reasons import contributions, mean_abs_contributions, units
 
 __all__ = [
     "spearman",
     "agreement",
     "deletion_curves",
     "faithfulness_summary",
-    "plot_attributions",
-    "plot_agreement",
-    "plot_faithfulness",
+    "agreement_reading",
+    "faithfulness_reading",
     "summary_text",
     "explanation_record",
 ]
-
-#: the method whose signed values the summary sentence quotes, in order of preference
-_SUMMARY_METHODS = ("IntegratedGradients", "SHAP", "DeepLift", "GradientShap", "FeatureAblation")
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
@@ -141,117 +138,101 @@ def faithfulness_summary(curves: dict) -> dict:
     return out
 
 
-# ---------------------------------------------------------------------------- figures
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _normalised(values: np.ndarray) -> np.ndarray:
-    top = np.abs(values).max()
-    return values / top if top > 0 else values
+# ---------------------------------------------------------------------------- readings
+def _agreement_level(rho: float) -> str:
+    if rho >= 0.7:
+        return "largely agree"
+    if rho >= 0.4:
+        return "partly agree"
+    return "disagree"
 
 
-def plot_attributions(
-    local: Attributions | None,
-    global_: Attributions | None,
-    path: str | os.PathLike,
-    top: int = 10,
-    title: str = "",
-) -> Path:
-    """Grouped bars of the top variables across all methods: signed attributions of one
-    prediction (top panel) and mean ``|attribution|`` over a sample (bottom panel), each
-    method scaled to its own largest value so that the methods share an axis."""
-    plt = _pyplot()
-    panels = [(k, a) for k, a in (("local", local), ("global", global_)) if a is not None]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
-    for ax, (key, att) in zip(axes[:, 0], panels, strict=True):
-        methods = att.methods
-        if key == "local":
-            names = att.space.display_names(att.x[0])
-            vals = {m: _normalised(att.variables[m][0].numpy()) for m in methods}
-        else:
-            names = att.space.names
-            vals = {m: _normalised(att.variables[m].abs().mean(0).numpy()) for m in methods}
-        score = np.mean([np.abs(v) for v in vals.values()], axis=0)
-        pick = np.argsort(-score, kind="stable")[:top]
-        width = 0.8 / max(len(methods), 1)
-        xs = np.arange(len(pick))
-        for i, m in enumerate(methods):
-            ax.bar(xs + (i - (len(methods) - 1) / 2) * width, vals[m][pick], width, label=m)
-        ax.set_xticks(xs, [names[j] for j in pick], rotation=30, ha="right")
-        ax.axhline(0, color="black", lw=0.6)
-        if key == "local":
-            u, mv = int(att.users[0]), int(att.movies[0])
-            ax.set_title(
-                f"{title or f'user {u}, movie {mv}'}: prediction {float(att.prediction[0]):.2f}"
-                f" (reference {float(att.reference_prediction[0]):.2f}); signed, / max |.|"
-            )
-            ax.set_ylabel("attribution / method's max |attribution|")
-        else:
-            ax.set_title(f"global: mean |attribution| over {len(att)} test edges, / max")
-            ax.set_ylabel("mean |attribution| / method's max")
-        ax.legend(fontsize=8, ncol=4)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=120, bbox_inches="tight")
+def agreement_reading(agree: dict, key: str = "global") -> str:
+    """The takeaway of one agreement matrix (``key``: ``local`` or ``global``), e.g.
+    ``the methods largely agree on which features matter (mean pairwise Spearman 0.85;
+    0.97 without Saliency, the odd one out at 0.54)``.
+
+    A method is named the odd one out when its mean Spearman with the others is at least
+    0.15 below the mean pairwise Spearman of the rest; ``""`` when ``key`` is missing or
+    has fewer than two methods.
+    """
+    mat = agree.get(key)
+    if not mat or len(mat) < 2:
+        return ""
+    names = list(mat)
+
+    def mean_pairs(keep: list[str]) -> float:
+        vals = [mat[a][b] for i, a in enumerate(keep) for b in keep[i + 1 :]]
+        vals = [v for v in vals if not math.isnan(v)]
+        return float(np.mean(vals)) if vals else math.nan
+
+    overall = mean_pairs(names)
+    if math.isnan(overall):
+        return ""
+    line = (
+        f"the methods {_agreement_level(overall)} on which features matter (mean pairwise "
+        f"Spearman {overall:.2f}"
+    )
+    if len(names) >= 3:
+        per = {}
+        for m in names:
+            vals = [mat[m][o] for o in names if o != m and not math.isnan(mat[m][o])]
+            per[m] = float(np.mean(vals)) if vals else math.nan
+        odd = min((m for m in names if not math.isnan(per[m])), key=per.get, default=None)
+        if odd is not None:
+            rest = mean_pairs([m for m in names if m != odd])
+            if not math.isnan(rest) and rest - per[odd] >= 0.15:
+                line += f"; {rest:.2f} without {odd}, the odd one out at {per[odd]:.2f}"
+    return line + ")"
 
 
-def plot_agreement(agree: dict, path: str | os.PathLike) -> Path:
-    """Heatmaps of the Spearman matrices (local and global)."""
-    plt = _pyplot()
-    keys = [k for k in ("local", "global") if k in agree]
-    fig, axes = plt.subplots(1, len(keys), figsize=(6.2 * len(keys), 5.2), squeeze=False)
-    for ax, key in zip(axes[0], keys, strict=True):
-        names = list(agree[key])
-        mat = np.array([[agree[key][a][b] for b in names] for a in names], dtype=float)
-        im = ax.imshow(mat, vmin=-1, vmax=1, cmap="RdBu")
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(names)), names, fontsize=8)
-        for i in range(len(names)):
-            for j in range(len(names)):
-                txt = "-" if math.isnan(mat[i, j]) else f"{mat[i, j]:.2f}"
-                ax.text(j, i, txt, ha="center", va="center", fontsize=7)
-        mean = agree.get("mean_pairwise", {}).get(key)
-        sub = f" (mean pairwise {mean:.2f})" if mean is not None else ""
-        ax.set_title(f"{key}: Spearman of |attribution|{sub}", fontsize=10)
-        fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=120, bbox_inches="tight")
+def faithfulness_reading(summary: dict, k: int = 3, objective: str = "rating") -> str:
+    """The takeaway of a :func:`faithfulness_summary`: which method's ranking moves the
+    predictions most when its top ``k`` variables are reset to the reference, by how much
+    against a random order, and which is slowest, e.g. ``resetting each method's top 3
+    variables moves predictions by 0.19 rating points for DeepLift (IntegratedGradients,
+    FeatureAblation within 2%) vs 0.04 for a random order; slowest: Saliency (0.14); largest
+    area under the whole curve: DeepLift (0.204, random 0.122)``.
+
+    ``k`` falls back to the largest of 1, 3, 5 the summary has; methods within 2% of the
+    best count as tied with it.
+    """
+    methods = [m for m in summary if m != "random"]
+    if not methods or "random" not in summary:
+        return ""
+    have = summary["random"]["change_after_top"]
+    key = str(k) if str(k) in have else max(have, key=int, default=None)
+    if key is None:
+        return ""
+    at = {m: summary[m]["change_after_top"][key] for m in methods}
+    order = sorted(methods, key=lambda m: -at[m])
+    best, rnd = order[0], have[key]
+    tied = [m for m in order[1:] if at[m] >= 0.98 * at[best]]
+    word = "variable" if key == "1" else "variables"
+    line = (
+        f"resetting each method's top {key} {word} moves predictions by {at[best]:.2f} "
+        f"{units(objective)} for {best}"
+    )
+    if tied:
+        line += f" ({', '.join(tied)} within 2%)"
+    line += f" vs {rnd:.2f} for a random order"
+    if len(order) > 1 and order[-1] not in tied:
+        line += f"; slowest: {order[-1]} ({at[order[-1]]:.2f})"
+    area = max(methods, key=lambda m: summary[m]["deletion_auc"])
+    line += (
+        f"; largest area under the whole curve: {area} ({summary[area]['deletion_auc']:.3f}, "
+        f"random {summary['random']['deletion_auc']:.3f})"
+    )
+    return line
 
 
-def plot_faithfulness(
-    local_curves: dict | None, global_curves: dict | None, path: str | os.PathLike
-) -> Path:
-    """Deletion curves: the prediction of one edge (left) and the mean absolute change over
-    the sample (right) as the top-k variables of each method are set to the reference."""
-    plt = _pyplot()
-    panels = [(k, c) for k, c in (("local", local_curves), ("global", global_curves)) if c]
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
-    for ax, (key, c) in zip(axes[0], panels, strict=True):
-        k = c["k"]
-        summ = faithfulness_summary(c)
-        for m, cur in c["curves"].items():
-            y = cur[0] if key == "local" else (cur - cur[:, :1]).abs().mean(0)
-            ax.plot(k, y.numpy(), marker=".", label=f"{m} ({summ[m]['deletion_auc']:.3f})")
-        r = c["random"]
-        y = r[0] if key == "local" else (r - r[:, :1]).abs().mean(0)
-        lab = f"random order ({summ['random']['deletion_auc']:.3f})"
-        ax.plot(k, y.numpy(), "k--", label=lab)
-        ax.set_xlabel("variables set to the reference (most important first)")
-        if key == "local":
-            ax.set_ylabel("prediction")
-            ax.set_title("one prediction: deletion curve (legend: area under |change|)")
-        else:
-            ax.set_ylabel("mean |prediction change|")
-            ax.set_title(f"{c['curves'][next(iter(c['curves']))].size(0)} edges: deletion curves")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return save_figure(fig, path, dpi=120, bbox_inches="tight")
+def __getattr__(name: str):
+    """The figures live in :mod:`graphrec.explain.figures` (imported on first use)."""
+    if name in ("plot_attributions", "plot_agreement", "plot_faithfulness"):
+        from graphrec.explain import figures
+
+        return getattr(figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------- text + JSON
@@ -262,39 +243,59 @@ def summary_text(
     top: int = 3,
     objective: str = "rating",
 ) -> str:
-    """``the predicted rating 4.1 for user 196 / Kolya (1996) is driven mostly by
-    genre=Comedy (+0.40), age (-0.20) ...`` plus one line per method and the id
-    attributions; a genre the movie lacks reads ``not genre=Action``."""
+    """The printed summary of one explained prediction (row 0 of ``att``).
+
+    The lead reads ``the predicted rating 3.85 for user 196 / Kolya (1996) is driven mostly
+    by the movie id embedding (+0.71), occupation=writer (-0.10), ...``: the ``top`` terms
+    of :func:`graphrec.explain.reasons.contributions` (the decomposition with the id
+    embeddings when ``att`` has one), in the model's output units, with the baseline they
+    start from, the sum of the terms left out and the one-line reading. Then one line per
+    method on the features (ids held fixed; Saliency as a sensitivity, not a
+    contribution), the LayerIntegratedGradients id attributions and the reference row's
+    prediction. A genre the movie lacks reads ``genre=Action absent``.
+    """
     pred, ref = float(att.prediction[0]), float(att.reference_prediction[0])
     what = "predicted rating" if objective == "rating" else "score (logit)"
-    lines = []
-    lead = next((m for m in _SUMMARY_METHODS if m in att.variables), None)
-    if lead is None and att.methods:
-        lead = att.methods[0]
+    unit = units(objective)
     shown = dict(
         zip(att.space.local_names(att.x[0]), att.space.display_names(att.x[0]), strict=True)
     )
-    if lead is not None:
-        items = sorted(att.local(lead).items(), key=lambda kv: -abs(kv[1]))[:top]
-        parts = ", ".join(f"{shown[n]} ({a:+.2f})" for n, a in items)
-        base = float(att.references[lead][0])
-        base_txt = "" if math.isnan(base) else f", relative to {base:.2f} for the reference"
+    lines = []
+    try:
+        c = contributions(att, 0, top=top, objective=objective)
+    except ValueError:
+        c = None
+    if c is not None:
+        parts = ", ".join(
+            f"{'the ' if n.endswith('id embedding') else ''}{n} ({v:+.2f})" for n, v in c.terms
+        )
+        rest = f"; {c.rest_count} other terms {c.rest:+.2f}" if c.rest_count else ""
+        short = c.baseline_description.split(" (", 1)[0]
         lines.append(
             f"the {what} {pred:.2f} for {user_label} / {movie_label} is driven mostly by "
-            f"{parts} ({lead}{base_txt})"
+            f"{parts} ({unit}, from {c.baseline:.2f} for {short}{rest})"
         )
+        lines.append(f"  reading: {c.reading()}")
+        err = "" if c.completeness_error is None else f", error {c.completeness_error:+.3f}"
+        lines.append(f"  baseline: {c.baseline_description}; terms: {c.method}{err}")
     else:
         lines.append(f"the {what} {pred:.2f} for {user_label} / {movie_label}")
+    if att.methods:
+        lines.append(f"  per method, features only (ids held fixed; {unit} vs. each baseline):")
     for m in att.methods:
         items = sorted(att.local(m).items(), key=lambda kv: -abs(kv[1]))[:top]
-        lines.append(f"  {m:20s} " + ", ".join(f"{shown[n]} {a:+.3f}" for n, a in items))
+        if m == "Saliency":
+            vals = ", ".join(f"{shown[n]} {a:.3f}" for n, a in items)
+            lines.append(f"  {m:20s} {vals} (|d output / d feature|: a sensitivity, not a share)")
+        else:
+            lines.append(f"  {m:20s} " + ", ".join(f"{shown[n]} {a:+.3f}" for n, a in items))
     if att.ids:
         lines.append(
             f"  {'id embeddings (LIG)':20s} user_id {float(att.ids['user_id'][0]):+.3f}, "
-            f"movie_id {float(att.ids['movie_id'][0]):+.3f} (vs. zero embeddings: "
-            f"{float(att.ids['reference'][0]):.2f})"
+            f"movie_id {float(att.ids['movie_id'][0]):+.3f} (vs. zero embeddings, features "
+            f"kept: {float(att.ids['reference'][0]):.2f})"
         )
-    lines.append(f"  reference row (mean training pair) predicts {ref:.2f}")
+    lines.append(f"  reference row (mean training pair, this pair's ids) predicts {ref:.2f}")
     return "\n".join(lines)
 
 
@@ -303,10 +304,14 @@ def _f(t) -> float | None:
     return None if math.isnan(v) else v
 
 
-def explanation_record(local: Attributions, global_: Attributions | None = None) -> dict:
+def explanation_record(
+    local: Attributions, global_: Attributions | None = None, objective: str = "rating"
+) -> dict:
     """The ``explanations.json`` body: method -> feature -> attribution for the explained
     prediction, the prediction and its references, per-column and per-block values, the
-    id attributions, completeness checks and timings, and the global mean |attribution|."""
+    id attributions, completeness checks and timings, the global mean |attribution|, and
+    (when ``local`` has one) the ``decomposition``: every term with the id embeddings, in
+    ``units``, largest first."""
     a = local
     rec: dict = {
         "prediction": float(a.prediction[0]),
@@ -351,6 +356,12 @@ def explanation_record(local: Attributions, global_: Attributions | None = None)
             "reference": "both id embeddings zero, features unchanged",
             "completeness_error": float(a.ids["delta"][0]),
         }
+    if a.decomposition:
+        c = contributions(a, 0, top=len(a.space) + 2, objective=objective)
+        rec["decomposition"] = c.as_dict()
+        rec["decomposition"]["groups"] = {
+            b: float(v) for b, v in zip(a.space.blocks, a.decomposition["blocks"][0], strict=True)
+        }
     if global_ is not None:
         g = global_
         rec["global"] = {
@@ -363,6 +374,12 @@ def explanation_record(local: Attributions, global_: Attributions | None = None)
                 m: _f(d.abs().max()) for m, d in g.deltas.items() if not torch.isnan(d).all()
             },
         }
+        if g.decomposition:
+            rec["global"]["decomposition"] = {
+                "statistic": "mean |contribution| over the same edges",
+                "units": units(objective),
+                "terms": mean_abs_contributions(g),
+            }
         if g.ids:
             rec["global"]["ids"] = {
                 "user_id": float(g.ids["user_id"].abs().mean()),

@@ -150,11 +150,12 @@ class FeatureSpace:
 
     def display_names(self, x: Tensor) -> list[str]:
         """:meth:`local_names` for people: a binary variable the row does not have reads
-        ``not genre=Action`` (its attribution is the effect of the absence)."""
+        ``genre=Action absent`` (its attribution is the effect of the absence: the
+        reference row has a fraction of an Action genre, this movie none)."""
         names = self.local_names(x)
         for i, v in enumerate(self.variables):
             if v.kind == "binary" and float(x[v.columns[0]]) == 0.0:
-                names[i] = f"not {names[i]}"
+                names[i] = f"{names[i]} absent"
         return names
 
     # ------------------------------------------------------------------ compact encoding
