@@ -284,11 +284,13 @@ _PAGE = (
 <title>{heading}</title>
 <style>
   html, body {{ margin: 0; height: 100%; font-family: sans-serif; }}
+  body {{ display: flex; flex-direction: column; }}
   #graphrec-bar {{ padding: 6px 10px; border-bottom: 1px solid #ddd; }}
   #graphrec-bar h1 {{ font-size: 16px; margin: 0 12px 0 0; display: inline; }}
   #graphrec-bar .sub {{ color: #555; font-size: 12px; }}
   #graphrec-status {{ font-size: 12px; color: #333; margin-top: 4px; min-height: 1.2em; }}
-  #graphrec-plot {{ position: absolute; top: 78px; bottom: 0; left: 0; right: 0; }}
+  #graphrec-plot {{ flex: 1; min-height: 0; position: relative; }}
+  #graphrec-plot > div {{ position: absolute; inset: 0; }}
 </style>
 {bokeh_js}
 {plot_script}
