@@ -142,18 +142,64 @@ def test_map_labels_the_queries_and_their_nearest_neighbours(cli, raw, tmp_path,
 
     drawn = {}
 
-    def fake_umap_map(emb, titles, genres, path, label=None, seed=0):
-        drawn.update(rows=len(titles), label=label, path=path)
-        return np.zeros((len(titles), 2))
+    def fake_umap_coords(emb, seed=0, cache=None, **kw):
+        drawn.update(coords_rows=len(emb), cache=cache)
+        return np.random.default_rng(seed).normal(size=(len(emb), 2))
 
+    def fake_umap_map(emb, titles, genres, path, label=None, seed=0, xy=None, **kw):
+        drawn.update(rows=len(titles), label=label, path=path, xy=xy)
+        return xy
+
+    monkeypatch.setattr(maps, "umap_coords", fake_umap_coords)
     monkeypatch.setattr(maps, "umap_map", fake_umap_map)
     args = [a for a in _args(raw, tmp_path, "--query", "Movie 5 (1990)") if a != "--no-umap"]
     assert cli(args) == 0
     run = tmp_path / "run"
     first = json.loads((run / "similar.json").read_text())["Movie 5 (1990)"][0]["title"]
     assert drawn["label"] == sorted({"Movie 5 (1990)", first})
-    assert drawn["rows"] == np.load(run / "embeddings.npy").shape[0]
-    assert Path(drawn["path"]) == run / "umap.png"
+    assert drawn["rows"] == drawn["coords_rows"] == np.load(run / "embeddings.npy").shape[0]
+    assert Path(drawn["path"]) == run / "umap.png" and drawn["cache"] == run / "umap.npy"
+    # the interactive page comes from the same coordinates, one point per mapped movie
+    page = (run / "map.html").read_text()
+    assert "Movie 5 (1990)" in page and f"{drawn['rows']} movies" in page
+
+
+def test_map_task_draws_a_finished_run(cli, raw, tmp_path, monkeypatch, capsys):
+    import graphrec.viz.maps as maps
+
+    calls = []
+
+    def fake_umap_coords(emb, seed=0, cache=None, **kw):
+        calls.append(cache)
+        return np.random.default_rng(seed).normal(size=(len(emb), 2))
+
+    monkeypatch.setattr(maps, "umap_coords", fake_umap_coords)
+    monkeypatch.setattr(maps, "umap_map", lambda *a, xy=None, **kw: xy)
+    assert cli(_args(raw, tmp_path)) == 0  # a run without maps (--no-umap)
+    run = tmp_path / "run"
+    assert not (run / "map.html").exists()
+    capsys.readouterr()
+    assert cli(["--task", "map", "--run", str(run), "--quiet"]) == 0
+    assert f"wrote {run / 'map.html'}" in capsys.readouterr().out
+    assert calls == [run / "umap.npy"]
+    page = (run / "map.html").read_text()
+    assert "Item2Vec on ml-100k" in page and "Movie 170 (1990)" in page
+    # one user's movies and recommendations, on a page of their own
+    assert cli(["--task", "map", "--run", str(run), "--user", "3", "--quiet"]) == 0
+    page = (run / "map-user-3.html").read_text()
+    # 60 ratings: 58 in train (one valid, one test), all on the map; 10 recommendations
+    assert "rated by user 3 (58)" in page and "top 10 for user 3 (10)" in page
+
+
+def test_map_task_errors(cli, raw, tmp_path, capsys):
+    assert cli(["--task", "map", "--run", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert "no saved model there" in capsys.readouterr().err
+    pop = ["--task", "pop", "--raw-dir", str(raw), "--data-dir", str(tmp_path / "d")]
+    pop += ["--source", "local", "--no-verify", "--quiet", "--out", str(tmp_path / "pop")]
+    assert cli(pop) == 0
+    assert cli(["--task", "map", "--run", str(tmp_path / "pop"), "--quiet"]) == 2
+    assert "ItemPop has no movie vectors" in capsys.readouterr().err
+    assert not (tmp_path / "pop" / "map.html").exists()
 
 
 def test_default_hubness_k_shrinks_to_a_small_catalogue(cli, raw, tmp_path):

@@ -35,6 +35,10 @@ TASKS: dict[str, tuple[str, str]] = {
         "train LightGCN (BPR) over the train edges; run folder",
     ),
     "bpr": ("graphrec.cli.bpr", "train the BPR-MF baseline; run folder"),
+    "map": (
+        "graphrec.cli.map",
+        "interactive map.html of a finished run's movie embeddings (--run DIR [--user ID])",
+    ),
     "benchmark": (
         "graphrec.cli.benchmark",
         "every model x N seeds, sampled and full: benchmark.csv/.md/.png",

@@ -7,7 +7,8 @@ walks; its options are the model's constructor arguments, with the data set's pr
 embedding: genre coherence@K beside its random baseline, franchise siblings in the top K beside a
 plain item-item cosine, and item2vec as a recommender under both protocols.
 
-Outputs in the run folder: ``similar.json``, ``embeddings.npy`` + ``items.csv``, ``umap.png``,
+Outputs in the run folder: ``similar.json``, ``embeddings.npy`` + ``items.csv``, ``umap.png``
+and the interactive ``map.html`` (one cached UMAP, ``umap.npy``),
 ``loss.png``, ``metrics.json``, ``config.json`` and the ``model/`` checkpoint. ``--topk`` is the
 length of the printed lists; the quality metrics use ``--eval-k``.
 ``similar.json`` maps each query title to its neighbours, best first, each
@@ -79,7 +80,9 @@ def add_arguments(parser) -> None:
         default=10,
         help="neighbours printed and written per query (default 10)",
     )
-    parser.add_argument("--no-umap", action="store_true", help="skip the UMAP map (saves ~20 s)")
+    parser.add_argument(
+        "--no-umap", action="store_true", help="skip the UMAP maps umap.png and map.html"
+    )
     add_model_task_arguments(
         parser,
         Item2Vec,
@@ -223,28 +226,32 @@ def run(args) -> dict:
             w.writerow([row, int(raw[m]), titles[m], genres[m]])
     model.save(run_dir / "model")
 
-    from graphrec.viz.maps import plot_loss, umap_map
+    from graphrec.viz.maps import plot_loss
 
     plot_loss(losses, run_dir / "loss.png")
     if not args.no_umap:
-        t0 = time.perf_counter()
         try:
+            from graphrec.cli.map import write_maps
+
             # the queries and each one's nearest neighbour: few enough labels to read
             label = [titles[i] for i in q_ids]
             if q_ids:
                 first = nearest(torch.tensor(q_ids), 1)[0]
                 label += [titles[j] for j in first.view(-1).tolist()]
-            umap_map(
-                emb[rows].numpy(),
-                [titles[i] for i in rows.tolist()],
-                [genres[i] for i in rows.tolist()],
-                run_dir / "umap.png",
-                label=sorted(set(label)),
+            steps = write_maps(
+                run_dir,
+                model,
+                rows=rows,
+                titles=list(titles),
+                genres=list(genres),
+                counts=pop,
                 seed=args.seed,
+                heading=f"item2vec on {args.dataset}: movie map",
+                png_labels=sorted(set(label)),
             )
-            metrics["timing"]["umap_seconds"] = round(time.perf_counter() - t0, 3)
+            metrics["timing"].update({key: round(v, 3) for key, v in steps.items()})
         except ImportError as exc:
-            log(args, f"no umap.png: {exc}")
+            log(args, f"no umap.png / map.html: {exc}")
     metrics["timing"]["total_seconds"] = round(time.perf_counter() - t_all, 3)
     run_dir.write_metrics(metrics)
 

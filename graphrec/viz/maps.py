@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
 from graphrec.viz import save_figure
 
-__all__ = ["plot_loss", "umap_map"]
+__all__ = ["plot_loss", "umap_map", "umap_coords", "cosine_knn", "cache_umap_kernels"]
 
 
 def _plt():
@@ -59,6 +60,141 @@ def _label_offsets(ax, fig, pts: np.ndarray, gap: float = 11.0, reach: float = 4
     ]
 
 
+def cosine_knn(emb: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine ``k`` nearest neighbours of every row, itself first (UMAP's convention):
+    ``(indices [N, k] int64, distances [N, k] float32)``, distance = 1 - cosine."""
+    import torch
+
+    x = torch.as_tensor(np.ascontiguousarray(emb), dtype=torch.float32)
+    x = torch.nn.functional.normalize(x, dim=1)
+    k = min(k, x.size(0))
+    idx, dist = [], []
+    for start in range(0, x.size(0), 2048):  # bounded memory: 2048 x N similarities at a time
+        sim = x[start : start + 2048] @ x.T
+        rows = torch.arange(start, start + sim.size(0))
+        sim[torch.arange(sim.size(0)), rows] = 2.0  # itself first, whatever the rounding
+        top = torch.topk(sim, k, dim=1)
+        d = (1.0 - top.values).clamp_min(0.0)
+        d[:, 0] = 0.0
+        idx.append(top.indices)
+        dist.append(d)
+    return torch.cat(idx).numpy().astype(np.int64), torch.cat(dist).numpy().astype(np.float32)
+
+
+_KERNELS_CACHED = False
+
+
+def cache_umap_kernels() -> int:
+    """Let numba keep umap-learn's compiled kernels on disk, so that only the first process
+    ever pays their compilation (about 8 s on 2 cores; umap-learn compiles them in every
+    process because its ``@numba.njit`` functions are declared without ``cache=True``).
+
+    Each not-yet-compiled numba function of ``umap.utils``, ``umap.layouts`` and
+    ``umap.umap_`` is replaced, in its module, by the same Python function jitted with the same
+    options plus ``cache=True``; numba stores the machine code beside umap's sources (or in its
+    user cache folder where those are read-only) and checks it against their timestamps. The
+    results are the same (tested). Returns how many functions were swapped; 0 when numba's
+    internals are not as expected, in which case umap runs as it always did.
+    """
+    global _KERNELS_CACHED
+    if _KERNELS_CACHED:
+        return 0
+    _KERNELS_CACHED = True
+    try:
+        import numba
+        import umap.layouts
+        import umap.umap_
+        import umap.utils
+        from numba.core.caching import NullCache
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # pragma: no cover - depends on the installed versions
+        return 0
+    swapped: dict[int, object] = {}
+    try:
+        for module in (umap.utils, umap.layouts, umap.umap_):
+            for name, obj in list(vars(module).items()):
+                if not isinstance(obj, CPUDispatcher) or obj.signatures:
+                    continue  # not a numba function, or compiled already (keep it)
+                if not isinstance(obj._cache, NullCache):
+                    continue  # cached by umap itself
+                new = swapped.get(id(obj))
+                if new is None:
+                    opts = {k: v for k, v in obj.targetoptions.items() if k != "nopython"}
+                    new = numba.njit(cache=True, **opts)(obj.py_func)
+                    swapped[id(obj)] = new
+                setattr(module, name, new)
+    except Exception:  # pragma: no cover - numba internals changed: leave what is swapped
+        return len(swapped)
+    return len(swapped)
+
+
+def umap_coords(
+    emb: np.ndarray,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    cache: str | os.PathLike | None = None,
+) -> np.ndarray:
+    """2-D UMAP (cosine) of ``emb`` [N, d]: ``[N, 2]`` coordinates, seeded.
+
+    The neighbour graph is our own exact cosine top-``n_neighbors`` (one matrix product)
+    handed to umap-learn as ``precomputed_knn``, instead of its pair-at-a-time distances.
+    With ``cache`` (a ``.npy`` path, e.g. ``run/umap.npy``) the coordinates are kept there
+    with a key beside them (``.json``: seed, settings, a digest of the vectors) and reused
+    only when the key matches. Needs ``umap-learn`` (``pip install graphrec[viz]``).
+    """
+    import hashlib
+    import json
+
+    from graphrec.io import atomic_write, write_json
+
+    emb = np.ascontiguousarray(emb, dtype=np.float32)
+    key = {
+        "seed": int(seed),
+        "n_neighbors": int(n_neighbors),
+        "min_dist": float(min_dist),
+        "metric": "cosine",
+        "shape": list(emb.shape),
+        "sha256": hashlib.sha256(emb.tobytes()).hexdigest(),
+    }
+    if cache is not None:
+        cache = Path(cache)
+        meta = cache.with_suffix(".json")
+        try:
+            if json.loads(meta.read_text()) == key:
+                xy = np.load(cache, allow_pickle=False)
+                if xy.shape == (emb.shape[0], 2) and np.isfinite(xy).all():
+                    return xy
+        except (OSError, ValueError):
+            pass  # no cache, or a damaged one: computed again below
+    try:
+        import umap
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError("the UMAP map needs umap-learn: pip install 'graphrec[viz]'") from exc
+    cache_umap_kernels()
+    k = max(2, min(n_neighbors, emb.shape[0] - 1))
+    knn = cosine_knn(emb, k)
+    reducer = umap.UMAP(
+        n_neighbors=k,
+        min_dist=min_dist,
+        metric="cosine",
+        random_state=seed,
+        n_components=2,
+        n_jobs=1,  # a seed makes UMAP single-threaded anyway; saying so silences its warning
+        precomputed_knn=(knn[0], knn[1], None),
+    )
+    import warnings
+
+    with warnings.catch_warnings():  # "no search index": we never transform new points
+        warnings.simplefilter("ignore", UserWarning)
+        xy = reducer.fit_transform(emb).astype(np.float64)
+    if cache is not None:
+        with atomic_write(cache, "wb") as fh:
+            np.save(fh, xy)
+        write_json(cache.with_suffix(".json"), key)
+    return xy
+
+
 def umap_map(
     emb: np.ndarray,
     titles: list[str],
@@ -69,24 +205,15 @@ def umap_map(
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     title: str = "item2vec movie embedding (UMAP, cosine)",
+    xy: np.ndarray | None = None,
 ) -> np.ndarray:
     """2-D UMAP of ``emb`` [N, d] coloured by primary genre, ``label`` titles annotated.
 
-    Returns the [N, 2] coordinates. Needs ``umap-learn`` (``pip install graphrec[viz]``).
+    ``xy`` gives coordinates already computed (:func:`umap_coords`). Returns the [N, 2]
+    coordinates. Needs ``umap-learn`` (``pip install graphrec[viz]``).
     """
-    try:
-        import umap
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError("the UMAP map needs umap-learn: pip install 'graphrec[viz]'") from exc
-    reducer = umap.UMAP(
-        n_neighbors=n_neighbors,
-        min_dist=min_dist,
-        metric="cosine",
-        random_state=seed,
-        n_components=2,
-        n_jobs=1,  # a seed makes UMAP single-threaded anyway; saying so silences its warning
-    )
-    xy = reducer.fit_transform(emb)
+    if xy is None:
+        xy = umap_coords(emb, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist)
     primary = [g.split("|")[0] if g else "(none)" for g in genres]
     common = [g for g, _ in Counter(primary).most_common(9)]
     plt = _plt()
