@@ -4,6 +4,7 @@ errors for malformed files, and the evaluation masks."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -17,8 +18,11 @@ import pytest
 import torch
 from conftest import ML100K_ITEMS, ML100K_RATINGS, ML100K_USERS, load_or_skip, write_ml100k
 
-from graphrec.data import RATES, ChecksumError, DatasetError, graph, load_movielens
+from graphrec.data import RATES, ChecksumError, DatasetError, graph, load_movielens, temporal_split
 from graphrec.data import movielens as ml
+from graphrec.data.synthetic import synthetic_graph
+from graphrec.evaluate import evaluate
+from graphrec.models import ItemPop
 
 
 def load(raw, root, **kw):
@@ -241,6 +245,78 @@ def test_a_load_killed_while_writing_leaves_nothing_after_the_next_load(
     monkeypatch.setattr(graph, "_ORPHAN_AGE", 0.0)  # no need to wait out the guard here
     assert load(ml100k_dir, root).source.startswith("local folder")
     assert not list((root / "processed").glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------- 4. row order
+def _permuted(data, order):
+    out = data.clone()
+    for attr in ("edge_index", "rating", "time"):
+        value = data[RATES][attr]
+        out[RATES][attr] = value[:, order] if attr == "edge_index" else value[order]
+    return out
+
+
+def test_the_split_does_not_depend_on_row_order():
+    data = synthetic_graph(300, 200, 6000, seed=3)
+    data[RATES].time = data[RATES].time // 1_000_000  # coarse times: many ties
+    split = temporal_split(data)
+    ties = 0
+    for u in split.test[0].tolist()[:100]:
+        t = data[RATES].time[data[RATES].edge_index[0] == u]
+        ties += int((t == t.max()).sum() > 1)
+    assert ties > 20  # the case that matters: a tied latest rating
+    for seed in range(3):
+        order = torch.randperm(6000, generator=torch.Generator().manual_seed(seed))
+        other = temporal_split(_permuted(data, order))
+        for part in ("train", "valid", "test", "train_rating", "test_rating", "train_ptr"):
+            assert torch.equal(getattr(split, part), getattr(other, part)), part
+
+
+def test_ties_are_not_broken_by_movie_id():
+    """Every user rated 4 movies in one second: the held-out one must not systematically be
+    the highest (or lowest) id, which on ML-100K means the most obscure (or popular) film."""
+    users = torch.arange(400).repeat_interleave(4)
+    movies = torch.stack([torch.randperm(50, generator=torch.Generator().manual_seed(i))[:4]
+                          for i in range(400)]).view(-1)  # fmt: skip
+    data = synthetic_graph(400, 50, 1600, seed=0)
+    data[RATES].edge_index = torch.stack([users, movies])
+    data[RATES].rating = torch.ones(1600)
+    data[RATES].time = torch.zeros(1600, dtype=torch.long)
+    split = temporal_split(data)
+    mine = movies.view(400, 4)
+    highest = (split.test[1] == mine.max(1).values).float().mean()
+    lowest = (split.test[1] == mine.min(1).values).float().mean()
+    assert 0.15 < highest < 0.35 and 0.15 < lowest < 0.35  # about 1 in 4 each
+
+
+def _pin_to(monkeypatch, raw):
+    tables = ml.read_tables("ml-100k", raw, source="local", verify=False, verbose=False)
+    info = dataclasses.replace(
+        ml.DATASETS["ml-100k"],
+        ratings_sha256=ml.ratings_checksum(tables.ratings),
+        num_ratings=len(tables.ratings),
+        num_users=len(tables.users),
+        num_movies=len(tables.movies),
+    )
+    monkeypatch.setitem(ml.DATASETS, "ml-100k", info)
+
+
+def test_a_shuffled_ratings_file_verifies_and_gives_the_same_numbers(tmp_path, monkeypatch):
+    a = write_ml100k(tmp_path / "a" / "ml-100k").parent
+    b = write_ml100k(tmp_path / "b" / "ml-100k", ratings=ML100K_RATINGS[::-1]).parent
+    _pin_to(monkeypatch, a)
+    results = []
+    for raw in (a, b):
+        data = load(raw, tmp_path / f"root-{raw.name}", verify=True)  # both pass verification
+        split = temporal_split(data)
+        model = ItemPop(split.num_users, split.num_movies).fit(split)
+        metrics = [
+            evaluate(model, split, stage, "full", k=2)[m]
+            for stage in ("valid", "test")
+            for m in ("hr@2", "ndcg@2", "mrr")
+        ]
+        results.append((split.train.tolist(), split.valid.tolist(), split.test.tolist(), metrics))
+    assert results[0] == results[1]
 
 
 # --------------------------------------------------------------------------- 5. validation

@@ -9,8 +9,9 @@ The graph (``torch_geometric.data.HeteroData``):
   [0, 1]), ``raw_id``, ``title`` (list of canonical titles), ``genres`` (list of ``|``-joined
   genre strings), ``feature_names``.
 - ``data['user', 'rates', 'movie']``: ``edge_index`` [2, E], ``rating`` [E] float,
-  ``time`` [E] int64, in the order of the source file (the split breaks timestamp ties by it);
-  and the reverse ``data['movie', 'rated_by', 'user']`` with the same attributes.
+  ``time`` [E] int64, in the order of the source file (nothing downstream depends on that
+  order: the split sorts by time and a fixed per-pair key); and the reverse
+  ``data['movie', 'rated_by', 'user']`` with the same attributes.
 - graph attributes ``name`` and ``source``.
 
 Node indices are contiguous and 0-based; ``raw_id`` maps them back to MovieLens ids.
