@@ -20,9 +20,11 @@ from conftest import ML100K_ITEMS, ML100K_RATINGS, ML100K_USERS, load_or_skip, w
 
 from graphrec.data import RATES, ChecksumError, DatasetError, graph, load_movielens, temporal_split
 from graphrec.data import movielens as ml
+from graphrec.data.sampling import sample_negatives, sampled_candidates
 from graphrec.data.synthetic import synthetic_graph
-from graphrec.evaluate import evaluate
+from graphrec.evaluate import evaluate, evaluate_ranks
 from graphrec.models import ItemPop
+from graphrec.models.base import Recommender
 
 
 def load(raw, root, **kw):
@@ -543,3 +545,54 @@ def test_real_data_tests_skip_only_when_the_data_cannot_be_had(tmp_path, monkeyp
     fake_registry(monkeypatch, ratings=[*ML100K_RATINGS, (1, 1, "x", 5)])
     with pytest.raises(DatasetError, match=r"ml-100k.inter \(in the recbole==1.2.1 wheel\)"):
         _no_skip("ml-100k", tmp_path / "c", source="registry", verbose=False)
+
+
+# --------------------------------------------------------------------------- 11. masks
+def test_low_rated_movies_are_never_evaluation_negatives():
+    """With ``min_rating``, a movie the user rated low is not a positive, but it is rated: it
+    must never be drawn as one of the sampled protocol's negatives (nor by
+    ``sample_negatives(exclude='rated')``)."""
+    data = synthetic_graph(100, 200, 5000, seed=2)
+    r = torch.randint(1, 6, (5000,), generator=torch.Generator().manual_seed(0)).float()
+    data[RATES].rating = r
+    split = temporal_split(data, min_rating=4)
+    ei = data[RATES].edge_index
+    low = {(u, m) for u, m, x in zip(*ei.tolist(), r.tolist(), strict=True) if x < 4}
+    assert len(low) > 1000
+    for stage in ("valid", "test"):
+        cands = sampled_candidates(split, stage, 50, seed=1)
+        users = split.held_out(stage)[0]
+        drawn = {(u, m) for u, row in zip(users.tolist(), cands[:, 1:].tolist(), strict=True)
+                 for m in row}  # fmt: skip
+        assert not drawn & low
+    neg = sample_negatives(split, users, 30, torch.Generator().manual_seed(0), exclude="rated")
+    drawn = {(u, m) for u, row in zip(users.tolist(), neg.tolist(), strict=True) for m in row}
+    assert not drawn & low
+
+
+class _Ranker(Recommender):
+    """Scores: the user's test movie 3, valid movie 2, train movies 10, the rest 1 - m/1000."""
+
+    def __init__(self, split):
+        super().__init__(split.num_users, split.num_movies)
+        self.table = 1 - torch.arange(split.num_movies).float().repeat(split.num_users, 1) / 1000
+        self.table[split.train[0], split.train[1]] = 10.0
+        self.table[split.valid[0], split.valid[1]] = 2.0
+        self.table[split.test[0], split.test[1]] = 3.0
+
+    def score(self, users, movies):
+        return self.table[users, movies]
+
+    def score_all(self, users):
+        return self.table[users]
+
+
+def test_full_ranking_masks_train_for_valid_and_train_plus_valid_for_test():
+    split = temporal_split(synthetic_graph(40, 60, 800, seed=1))
+    model = _Ranker(split)
+    # valid: train masked; the test movie (a later rating, not known at valid time) stays
+    # in and outranks the valid movie: rank 1 for every user
+    assert evaluate_ranks(model, split, "valid", "full").tolist() == [1] * split.valid.size(1)
+    # test: train and valid masked; nothing else scores above 1, so the test movie is first
+    assert evaluate_ranks(model, split, "test", "full").tolist() == [0] * split.test.size(1)
+    assert evaluate(model, split, "valid", "full", k=1)["hr@1"] == 0.0
