@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_ml100k
+from conftest import load_or_skip, write_ml100k
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -263,12 +263,7 @@ def test_a_failure_after_training_leaves_no_run_folder(cli, raw, tmp_path, capsy
 
 @pytest.fixture(scope="module")
 def ml100k_run(cli, tmp_path_factory):
-    from graphrec.data import load_movielens
-
-    try:
-        load_movielens("ml-100k", verbose=False)
-    except Exception as exc:
-        pytest.skip(f"ML-100K unavailable: {exc}")
+    load_or_skip("ml-100k", verbose=False)  # skip only if no copy and no network
     out = tmp_path_factory.mktemp("i2v")
     args = [
         "--task",

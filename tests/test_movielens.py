@@ -54,10 +54,14 @@ def test_ml100k_folder_to_graph_schema(ml100k_dir, tmp_path):
     assert data["movie"].title[2] == "Godfather, The (1972)"
 
 
-def test_cache_is_used_on_second_load(ml100k_dir, tmp_path):
+def test_cache_is_used_on_second_load(ml100k_dir, tmp_path, monkeypatch):
     first = load(ml100k_dir, tmp_path)
     assert first.source.startswith("local folder")
-    (ml100k_dir / "ml-100k" / "u.data").unlink()  # raw files no longer needed
+
+    def no_parse(files):
+        raise AssertionError("the raw files were parsed again")
+
+    monkeypatch.setitem(ml.PARSERS, "ml-100k", no_parse)
     second = load(ml100k_dir, tmp_path)
     assert second.source.startswith("cache")
     assert torch.equal(first[RATES].edge_index, second[RATES].edge_index)
@@ -91,7 +95,13 @@ def _pin(monkeypatch, **changes):
 
 def test_checksum_of_parsed_ratings(ml100k_dir, tmp_path, monkeypatch):
     good = ml.read_tables("ml-100k", ml100k_dir, source="local", verify=False, verbose=False)
-    _pin(monkeypatch, ratings_sha256=ml.ratings_checksum(good.ratings))
+    _pin(
+        monkeypatch,
+        ratings_sha256=ml.ratings_checksum(good.ratings),
+        num_ratings=13,
+        num_users=4,
+        num_movies=4,
+    )
     assert load(ml100k_dir, tmp_path, verify=True)["user"].num_nodes == 4
     rows = list(ML100K_RATINGS)
     rows[0] = (1, 1, 4, 100)  # one rating changed
@@ -115,12 +125,15 @@ def test_zip_md5_mismatch(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "rows, match",
     [
-        ([(1, 1, 5, 100), "1\t2\tfour\t200\n"], r"line 2: malformed row, column 'rating'"),
-        ([(1, 1, 5, 100), "1\t2\t3\n"], r"line 2: malformed row, column 'timestamp'"),
-        ([(1, 1, 5, 100), (1, 2, 9, 200)], r"line 2: rating 9.0 is outside"),
+        ([(1, 1, 5, 100), "1\t2\tfour\t200\n"], r"line 2, field 3 \(rating\): 'four' is not"),
+        (
+            [(1, 1, 5, 100), "1\t2\t3\n"],
+            r"line 2, field 4 \(timestamp\): an empty field is not a Unix time",
+        ),
+        ([(1, 1, 5, 100), (1, 2, 9, 200)], r"line 2, field 3 \(rating\): '9' is not a rating on"),
         ([(1, 1, 5, 100), (1, 1, 4, 200)], "rated movie 1 twice"),
-        ([], "no ratings"),
-        ([(1, 99, 5, 100)], "missing from the user/movie tables"),
+        ([], "u.data is empty"),
+        ([(1, 99, 5, 100)], "missing from the user/movie tables .*/u.data line 1"),
     ],
 )
 def test_bad_ratings_files(tmp_path, rows, match):

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import load_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN library example -->", "<!-- END library example -->"
@@ -55,12 +56,7 @@ def test_readme_example_on_a_synthetic_graph(tmp_path, monkeypatch, capsys):
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_readme_example_on_ml100k(tmp_path, monkeypatch, capsys):
-    from graphrec.data import load_movielens
-
-    try:
-        load_movielens("ml-100k", verbose=False)
-    except Exception as exc:  # no local copy and no registry: say so rather than fail
-        pytest.skip(f"ML-100K unavailable: {exc}")
+    load_or_skip("ml-100k", verbose=False)  # skip only if no copy and no network
     monkeypatch.chdir(tmp_path)
     lines = run_example(capsys)
     sampled = ast.literal_eval(lines[0].split(" ", 1)[1])  # the printed metrics dict

@@ -15,7 +15,7 @@ from graphrec.data import (
     sampled_candidates,
     temporal_split,
 )
-from graphrec.data.split import pair_keys
+from graphrec.data.split import pair_keys, tie_keys
 from graphrec.data.synthetic import checkerboard_graph, synthetic_graph
 from graphrec.evaluate import evaluate
 from graphrec.models.base import Recommender
@@ -33,19 +33,23 @@ def tiny(ml100k_dir, tmp_path):
     )
 
 
-def test_temporal_leave_one_out_with_file_order_ties(tiny):
+def test_temporal_leave_one_out_with_ties_broken_by_the_pair_key(tiny):
     split = temporal_split(tiny)
     # user 1 (index 0): times 100..400 -> test movie 4, valid movie 3
     # user 2: 100, 150, 160 -> test movie 1, valid movie 3
-    # user 3: movie 4 @500, movie 1 @500, movie 2 @400, movie 3 @500 (file order breaks
-    #         the tie at 500) -> test movie 3, valid movie 1
+    # user 3: movie 4 @500, movie 1 @500, movie 2 @400, movie 3 @500: the tie at 500 goes by
+    #         tie_keys (movie 3 < movie 1 < movie 4), whatever the file order -> test movie 4,
+    #         valid movie 1
     # user 4: only two ratings -> train-only
-    assert split.test.tolist() == [[0, 1, 2], [3, 0, 2]]
+    keys = tie_keys(torch.tensor([3, 3, 3]), torch.tensor([3, 1, 4]))
+    assert keys[0] < keys[1] < keys[2]
+    assert split.test.tolist() == [[0, 1, 2], [3, 0, 3]]
     assert split.valid.tolist() == [[0, 1, 2], [2, 2, 0]]
     assert sorted(split.train[1][split.train[0] == 3].tolist()) == [0, 1]
+    assert sorted(split.train[1][split.train[0] == 2].tolist()) == [1, 2]
     assert split.train.size(1) == 13 - 6
     assert split.train_ptr.tolist() == [0, 2, 3, 5, 7]
-    assert split.test_rating.tolist() == [1.0, 5.0, 2.0]
+    assert split.test_rating.tolist() == [1.0, 5.0, 5.0]
     # the split carries the graph's raw ids (what a model fitted on it answers in)
     assert split.ids.dataset == "ml-100k" and split.ids.users == [1, 2, 3, 4]
     assert split.ids.movies == [1, 2, 3, 4] and split.ids.title(3) == "Godfather, The (1972)"

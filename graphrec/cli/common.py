@@ -106,8 +106,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
     g.add_argument(
         "--raw-dir",
         default=None,
-        help="where already-downloaded files are (default: the data root), e.g. "
-        "../shared/data for ml-latest-small",
+        help="folder holding the data set's folder or zip, e.g. ../shared/data for "
+        "ml-latest-small (default: the data root); given, the files must be there",
     )
     g.add_argument(
         "--source",
@@ -123,7 +123,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
     g.add_argument(
         "--no-verify",
         action="store_true",
-        help="do not check the data against the published checksums",
+        help="do not compare the data with the published checksums and counts (rows are "
+        "still validated)",
     )
     g.add_argument(
         "--min-rating",

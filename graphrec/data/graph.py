@@ -9,8 +9,9 @@ The graph (``torch_geometric.data.HeteroData``):
   [0, 1]), ``raw_id``, ``title`` (list of canonical titles), ``genres`` (list of ``|``-joined
   genre strings), ``feature_names``.
 - ``data['user', 'rates', 'movie']``: ``edge_index`` [2, E], ``rating`` [E] float,
-  ``time`` [E] int64, in the order of the source file (the split breaks timestamp ties by it);
-  and the reverse ``data['movie', 'rated_by', 'user']`` with the same attributes.
+  ``time`` [E] int64, in the order of the source file (nothing downstream depends on that
+  order: the split sorts by time and a fixed per-pair key); and the reverse
+  ``data['movie', 'rated_by', 'user']`` with the same attributes.
 - graph attributes ``name`` and ``source``.
 
 Node indices are contiguous and 0-based; ``raw_id`` maps them back to MovieLens ids.
@@ -18,9 +19,14 @@ Node indices are contiguous and 0-based; ``raw_id`` maps them back to MovieLens 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import secrets
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +35,20 @@ import torch
 from torch_geometric.data import HeteroData
 
 from graphrec.data.ids import IdMaps, UnknownMovieError, UnknownUserError
-from graphrec.data.movielens import DatasetError, Tables, default_root, info, read_tables
-from graphrec.io import load_tensors, read_json, save_tensors, write_json
+from graphrec.data.movielens import (
+    DatasetError,
+    Tables,
+    default_root,
+    info,
+    read_tables,
+    source_identity,
+)
+from graphrec.io import load_tensors, read_json
+
+try:  # POSIX: locks tell a cache file being written from one a killed load left behind
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 __all__ = [
     "RATES",
@@ -46,7 +64,7 @@ __all__ = [
 
 RATES = ("user", "rates", "movie")
 RATED_BY = ("movie", "rated_by", "user")
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -147,56 +165,187 @@ def build_graph(tables: Tables) -> HeteroData:
 
 
 # --------------------------------------------------------------------------- cache
+# ``processed/<name><variant>.pt`` (plain tensors) + ``.json`` (titles, names, identity). The
+# JSON records the identity of the files the graph was built from (resolved path and, per
+# file, size / mtime / ctime; or the remote source): a load whose source differs, or whose
+# files changed, rebuilds the cache rather than being served another source's data. Both
+# files carry the same random build token, so a .pt that does not belong to its JSON (another
+# data set's, a concurrent writer's) is detected, as is any missing key, tensor or shape.
 _TENSORS = {
-    "user_x": ("user", "x"),
-    "user_raw_id": ("user", "raw_id"),
-    "movie_x": ("movie", "x"),
-    "movie_raw_id": ("movie", "raw_id"),
-    "edge_index": (RATES, "edge_index"),
-    "rating": (RATES, "rating"),
-    "time": (RATES, "time"),
+    "user_x": ("user", "x", torch.float32),
+    "user_raw_id": ("user", "raw_id", torch.int64),
+    "movie_x": ("movie", "x", torch.float32),
+    "movie_raw_id": ("movie", "raw_id", torch.int64),
+    "edge_index": (RATES, "edge_index", torch.int64),
+    "rating": (RATES, "rating", torch.float32),
+    "time": (RATES, "time", torch.int64),
 }
+_META = {
+    "version": int,
+    "name": str,
+    "variant": str,
+    "source": str,
+    "identity": dict,
+    "build": str,
+    "user_feature_names": list,
+    "movie_feature_names": list,
+    "title": list,
+    "genres": list,
+    "dropped_rows": list,
+}
+_ORPHAN_AGE = 1.0  # seconds: a temporary file this old whose writer holds no lock is an orphan
 
 
-def _save_cache(data: HeteroData, stem: Path, checksum_note: dict) -> None:
-    tensors = {k: data[t][a] for k, (t, a) in _TENSORS.items()}
+class _Stale(Exception):
+    """The cache cannot be used; the message (if any) says why."""
+
+
+@contextlib.contextmanager
+def _cache_write(path: Path) -> Iterator:
+    """Write ``path`` atomically (temporary name, then rename), holding an exclusive lock on
+    the temporary file until it is renamed: a later load removes temporary files no one holds
+    (left by a killed load) without touching one that is being written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+            os.replace(tmp, path)  # still locked: the lock goes with the file's last close
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Delete temporary cache files whose writer is gone (a load killed while writing)."""
+    for tmp in folder.glob(".*.tmp"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            age = time.time() - os.fstat(fd).st_mtime
+            if fcntl is None:
+                orphan = age > 3600.0  # no locks here: only files far older than any write
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a live writer holds it
+                orphan = age > _ORPHAN_AGE
+            if orphan:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        finally:
+            os.close(fd)
+
+
+def _save_cache(data: HeteroData, stem: Path, extra: dict) -> None:
+    build = secrets.token_hex(16)
+    tensors = {k: data[t][a].detach().cpu() for k, (t, a, _) in _TENSORS.items()}
+    tensors["build"] = torch.tensor(list(bytes.fromhex(build)), dtype=torch.uint8)
     meta = {
         "version": CACHE_VERSION,
         "name": data.name,
         "source": data.source,
+        "build": build,
         "user_feature_names": data["user"].feature_names,
         "movie_feature_names": data["movie"].feature_names,
         "title": data["movie"].title,
         "genres": data["movie"].genres,
-        **checksum_note,
+        **extra,
     }
     # tensors first, JSON last: the JSON's presence marks a complete cache
-    save_tensors(stem.with_suffix(".pt"), tensors)
-    write_json(stem.with_suffix(".json"), meta)
+    with _cache_write(stem.with_suffix(".pt")) as fh:
+        torch.save(tensors, fh)
+    with _cache_write(stem.with_suffix(".json")) as fh:
+        fh.write((json.dumps(meta, indent=1) + "\n").encode())
 
 
-def _load_cache(stem: Path) -> HeteroData | None:
+def _describe(identity: dict) -> str:
+    where = identity.get("path") or identity.get("url") or identity.get("spec")
+    return f"{identity.get('source')} {where}"
+
+
+def _in_range(ei: torch.Tensor, nu: int, nm: int) -> bool:
+    """Every edge joins a user in ``0..nu-1`` and a movie in ``0..nm-1`` (numpy: one thread,
+    no thread-pool wake-ups on a busy machine)."""
+    if ei.numel() == 0:
+        return True
+    e = ei.numpy()
+    return bool(e.min() >= 0 and e[0].max() < nu and e[1].max() < nm)
+
+
+def _load_cache(stem: Path, name: str, variant: str, expected: list[dict]) -> HeteroData:
+    """The cached graph, or :class:`_Stale` saying why it cannot be used."""
     js, pt = stem.with_suffix(".json"), stem.with_suffix(".pt")
     if not (js.is_file() and pt.is_file()):
-        return None
+        raise _Stale()
     try:
         meta = read_json(js)
-        if meta.get("version") != CACHE_VERSION:
-            return None
+    except (OSError, ValueError) as exc:
+        raise _Stale(f"the cache {js} is damaged ({exc})") from None
+    if not isinstance(meta, dict):
+        raise _Stale(f"the cache {js} is damaged (not a JSON object)")
+    if meta.get("version") != CACHE_VERSION:
+        raise _Stale(f"the cache {js} was written by another version of graphrec")
+    bad = [k for k, typ in _META.items() if not isinstance(meta.get(k), typ)]
+    if bad:
+        raise _Stale(f"the cache {js} is damaged (missing or malformed: {', '.join(bad)})")
+    if meta["name"] != name or meta["variant"] != variant:
+        raise _Stale(f"the cache {js} holds {meta['name']}{meta['variant']}, not {name}{variant}")
+    if meta["identity"] not in expected:
+        old, new = meta["identity"], expected[0]
+        same = old.get("source") == new.get("source") and old.get("path") == new.get("path")
+        raise _Stale(
+            f"the raw files in {new.get('path')} changed since the cache was built"
+            if same
+            else f"the cache was built from {_describe(old)}, this load reads "
+            + " or ".join(_describe(e) for e in expected)
+        )
+    try:
         t = load_tensors(pt)
-    except Exception:  # a stale or damaged cache is rebuilt, never trusted
-        return None
+    except Exception as exc:  # any failure to read is a damaged cache, rebuilt
+        raise _Stale(f"the cache {pt} is damaged ({type(exc).__name__})") from None
+    if not isinstance(t, dict) or set(t) != {*_TENSORS, "build"}:
+        raise _Stale(f"the cache {pt} holds other tensors than a graphrec graph")
+    if not all(isinstance(v, torch.Tensor) for v in t.values()) or any(
+        t[k].dtype != dtype for k, (_, _, dtype) in _TENSORS.items()
+    ):
+        raise _Stale(f"the cache {pt} holds tensors of the wrong type")
+    if bytes(t["build"].tolist()).hex() != meta["build"]:
+        raise _Stale(f"the cache {pt} does not belong to {js.name} (another build's tensors)")
+    nu, nm = t["user_raw_id"].numel(), t["movie_raw_id"].numel()
+    ei = t["edge_index"]
+    shapes_ok = (
+        t["user_x"].shape == (nu, len(meta["user_feature_names"]))
+        and t["movie_x"].shape == (nm, len(meta["movie_feature_names"]))
+        and len(meta["title"]) == len(meta["genres"]) == nm
+        and ei.dim() == 2
+        and ei.size(0) == 2
+        and t["rating"].shape == t["time"].shape == (ei.size(1),)
+        and _in_range(ei, nu, nm)
+    )
+    if not shapes_ok:
+        raise _Stale(f"the cache {pt} is damaged (its shapes do not fit {js.name})")
     data = HeteroData()
     data.name, data.source = meta["name"], f"cache ({meta['source']})"
     data["user"].x, data["user"].raw_id = t["user_x"], t["user_raw_id"]
     data["user"].feature_names = meta["user_feature_names"]
-    data["user"].num_nodes = int(t["user_raw_id"].numel())
+    data["user"].num_nodes = int(nu)
     data["movie"].x, data["movie"].raw_id = t["movie_x"], t["movie_raw_id"]
     data["movie"].title, data["movie"].genres = meta["title"], meta["genres"]
     data["movie"].feature_names = meta["movie_feature_names"]
-    data["movie"].num_nodes = int(t["movie_raw_id"].numel())
-    for etype, ei in ((RATES, t["edge_index"]), (RATED_BY, t["edge_index"].flip(0))):
-        data[etype].edge_index, data[etype].rating, data[etype].time = ei, t["rating"], t["time"]
+    data["movie"].num_nodes = int(nm)
+    for etype, e in ((RATES, ei), (RATED_BY, ei.flip(0))):
+        data[etype].edge_index, data[etype].rating, data[etype].time = e, t["rating"], t["time"]
     return data
 
 
@@ -217,33 +366,46 @@ def load_movielens(
         name: ``ml-100k`` (default), ``ml-latest-small`` or ``ml-1m``.
         root: data root holding raw files and ``processed/`` caches (default: ``$GRAPHREC_DATA``,
             else ``datasets/`` in a source checkout, else ``~/.cache/graphrec``).
-        raw_dir: where to look for already-downloaded files (default: ``root``).
+        raw_dir: where to look for already-downloaded files (default: ``root``). Given, the
+            files must be there: an error names what was looked for.
         source: ``auto``, ``local``, ``grouplens`` or ``registry`` (see
             :func:`graphrec.data.movielens.read_tables`).
         bad_rows: ``error`` or ``drop`` ratings that name unknown users/movies.
-        verify: check content against the published checksums and counts.
+        verify: check content against the published checksums and counts (rows are
+            validated either way).
         force_reload: ignore the processed cache.
         verbose: report the source and timings on stderr.
 
     Returns:
-        The graph; ``data.source`` says where it came from (``cache (...)`` when cached).
+        The graph; ``data.source`` says where it came from (``cache (...)`` when cached). The
+        cache is used only if it was built from the same source (same files, unchanged) with
+        the same ``bad_rows`` / ``verify``; otherwise it is rebuilt.
     """
     info(name)  # unknown names fail before anything touches the disk
     root = Path(root) if root is not None else default_root()
     variant = "" if (verify and bad_rows == "error") else f"-{bad_rows}{'' if verify else '-nv'}"
     stem = root / "processed" / f"{name}{variant}"
     t0 = time.perf_counter()
-    if not force_reload and (data := _load_cache(stem)) is not None:
-        if verbose:
-            print(
-                f"[graphrec] {name}: loaded from cache {stem}.pt in "
-                f"{time.perf_counter() - t0:.2f}s",
-                file=sys.stderr,
-            )
-        return data
+    if stem.parent.is_dir():
+        _remove_orphans(stem.parent)
+    expected = source_identity(name, raw_dir, download_dir=root, source=source)
+    if not force_reload and expected:
+        try:
+            data = _load_cache(stem, name, variant, expected)
+        except _Stale as why:
+            if verbose and str(why):
+                print(f"[graphrec] {name}: {why}; rebuilding it", file=sys.stderr)
+        else:
+            if verbose:
+                print(
+                    f"[graphrec] {name}: loaded from cache {stem}.pt in "
+                    f"{time.perf_counter() - t0:.2f}s",
+                    file=sys.stderr,
+                )
+            return data
     tables = read_tables(
         name,
-        raw_dir if raw_dir is not None else root,
+        raw_dir,
         download_dir=root,
         source=source,
         bad_rows=bad_rows,
@@ -257,8 +419,9 @@ def load_movielens(
             file=sys.stderr,
         )
     data = build_graph(tables)
+    extra = {"variant": variant, "identity": tables.identity, "dropped_rows": tables.dropped_rows}
     try:
-        _save_cache(data, stem, {"dropped_rows": tables.dropped_rows})
+        _save_cache(data, stem, extra)
     except OSError as exc:  # a read-only root still gives a graph
         if verbose:
             print(f"[graphrec] could not write the cache under {root} ({exc})", file=sys.stderr)

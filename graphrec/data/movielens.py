@@ -9,15 +9,28 @@ Sources are tried in order and the one used is reported (``tables.source``):
    it is fetched with ``python -m pip download --no-deps recbole==1.2.1`` into a temporary
    folder and read there (recbole is never installed).
 
-Whatever the source, content is verified: the zip's published MD5 where there is a zip, and
-a SHA-256 over the parsed ratings table (sorted by user then movie, so that the order of the
-file does not matter) where one is pinned. Titles always come out in canonical MovieLens form
-(``Star Wars (1977)``, ``Godfather, The (1972)``).
+A ``raw_dir`` given explicitly is where the files must be: if it holds none, that is an error
+naming what was looked for, never a quiet fall back to a download.
+
+Two different checks guard the content:
+
+- **validation** always runs, ``verify`` or not: every row must make sense (ids are
+  non-negative integers, timestamps integer seconds in 0..253402300799, ratings on the data
+  set's scale, no pair rated twice, the expected number of fields, no quote that swallows
+  lines of a CSV file). A failure names the file, the line, the field, the value and the fix.
+- **verification** (``verify=True``, the default) compares with the published data set: the
+  zip's published MD5 where there is a zip, a SHA-256 over the parsed ratings table (sorted by
+  user then movie, so that the order of the file does not matter) where one is pinned, and the
+  published numbers of ratings, users and movies.
+
+Titles always come out in canonical MovieLens form (``Star Wars (1977)``,
+``Godfather, The (1972)``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import io
 import os
@@ -39,11 +52,13 @@ __all__ = [
     "DATASETS",
     "DatasetError",
     "ChecksumError",
+    "DataUnavailableError",
     "DatasetInfo",
     "Tables",
     "default_root",
     "read_tables",
     "ratings_checksum",
+    "source_identity",
 ]
 
 DATA_ENV = "GRAPHREC_DATA"
@@ -57,6 +72,12 @@ class ChecksumError(DatasetError):
     """Raised when files do not match the published data set."""
 
 
+class DataUnavailableError(DatasetError):
+    """Raised when no source could provide the files at all (nothing local, no download, no
+    registry). Unlike other :class:`DatasetError` s it says nothing about the data: it is the
+    one failure a caller may treat as "the data set is not available here"."""
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
@@ -67,6 +88,8 @@ class DatasetInfo:
     num_users: int
     num_movies: int
     licence: str
+    #: ratings allowed: ``lo..hi`` in steps of ``step``
+    rating_scale: tuple[float, float, float] = (1.0, 5.0, 1.0)
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -89,6 +112,7 @@ DATASETS: dict[str, DatasetInfo] = {
         610,
         9742,
         "GroupLens research licence (see README.txt in the data folder)",
+        (0.5, 5.0, 0.5),
     ),
     "ml-1m": DatasetInfo(
         "ml-1m",
@@ -151,6 +175,17 @@ ML1M_OCCUPATIONS = [
 RECBOLE_SPEC = "recbole==1.2.1"
 RECBOLE_PREFIX = "recbole/dataset_example/ml-100k/ml-100k"
 
+#: the files each data set's parser reads (what a cache of it depends on)
+MEMBERS = {
+    "ml-100k": ("u.data", "u.item", "u.user"),
+    "ml-1m": ("ratings.dat", "movies.dat", "users.dat"),
+    "ml-latest-small": ("ratings.csv", "movies.csv"),
+}
+MARKER = {name: members[0] for name, members in MEMBERS.items()}
+
+#: the latest timestamp accepted: 9999-12-31 23:59:59 UTC, in seconds
+MAX_TIMESTAMP = 253_402_300_799
+
 
 @dataclass
 class Tables:
@@ -159,6 +194,7 @@ class Tables:
     ``ratings``: user_id, movie_id, rating (float), timestamp (int64 seconds).
     ``users``: user_id, age, gender, occupation, zip (``None`` where the data set has none).
     ``movies``: movie_id, title (canonical), genres (``|``-joined), year (float, NaN if unknown).
+    ``identity``: where the tables were read from (see :func:`source_identity`).
     """
 
     name: str
@@ -167,6 +203,7 @@ class Tables:
     users: pd.DataFrame | None
     source: str
     dropped_rows: list[str] = field(default_factory=list)
+    identity: dict | None = None
 
 
 def default_root() -> Path:
@@ -214,22 +251,108 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------- source identity
+def _stat(path: Path) -> list[int] | None:
+    """[size, mtime_ns, ctime_ns] of a file, or None if it is not one (a cheap change mark:
+    any rewrite, copy over or touch of the file changes it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not path.is_file():
+        return None
+    return [int(st.st_size), int(st.st_mtime_ns), int(st.st_ctime_ns)]
+
+
+def _local_identity(name: str, search: Path) -> dict | None:
+    """The identity of the local files :func:`read_tables` would read, or None if none."""
+    folder, zpath = search / name, search / f"{name}.zip"
+    if (folder / MARKER[name]).is_file():
+        return {
+            "source": "local folder",
+            "path": str(folder.resolve()),
+            "files": {m: _stat(folder / m) for m in MEMBERS[name]},
+        }
+    if zpath.is_file():
+        return {
+            "source": "local zip",
+            "path": str(zpath.resolve()),
+            "files": {zpath.name: _stat(zpath)},
+        }
+    return None
+
+
+def _remote_identity(name: str, kind: str) -> dict:
+    if kind == "grouplens":
+        return {"source": "grouplens", "url": info(name).url}
+    return {"source": "registry", "spec": RECBOLE_SPEC}
+
+
+def source_identity(
+    name: str,
+    raw_dir: str | os.PathLike | None = None,
+    *,
+    download_dir: str | os.PathLike | None = None,
+    source: str = "auto",
+) -> list[dict]:
+    """The identities :func:`read_tables` (same arguments) could give its tables, cheaply.
+
+    No file is read and nothing is downloaded: local files are described by their resolved
+    path and, per file, ``[size, mtime_ns, ctime_ns]``; remote sources by their URL or package
+    spec. A cache of the tables is valid only if its recorded identity is in this list. The
+    list is empty when :func:`read_tables` would raise (e.g. ``raw_dir`` holds no files).
+    """
+    search = _search_dir(raw_dir, download_dir)
+    if source in ("auto", "local"):
+        local = _local_identity(name, search)
+        if local is not None:
+            return [local]
+        if source == "local" or raw_dir is not None:
+            return []
+    out = []
+    if source in ("auto", "grouplens"):
+        out.append(_remote_identity(name, "grouplens"))
+    if source in ("auto", "registry") and name == "ml-100k":
+        out.append(_remote_identity(name, "registry"))
+    return out
+
+
+def _search_dir(raw_dir, download_dir) -> Path:
+    if raw_dir is not None:
+        return Path(raw_dir)
+    return Path(download_dir) if download_dir is not None else default_root()
+
+
 # --------------------------------------------------------------------------- readers
-Opener = Callable[[str], bytes]
+@dataclass(frozen=True)
+class _Files:
+    """Read access to one source's files: ``read(member)`` gives the bytes, ``where(member)``
+    names the file in messages."""
+
+    read: Callable[[str], bytes]
+    where: Callable[[str], str]
+    #: what to do about a bad file of this source
+    fix: str = "correct that line, or replace the file with a fresh copy from GroupLens"
 
 
-def _folder_opener(folder: Path) -> Opener:
+def _folder_files(folder: Path) -> _Files:
     def read(member: str) -> bytes:
         path = folder / member
         if not path.is_file():
-            raise DatasetError(f"{path} is missing; the {folder.name} folder is incomplete")
-        return path.read_bytes()
+            raise DatasetError(
+                f"{path} is missing; the {folder.name} folder is incomplete (copy the whole "
+                f"extracted folder of GroupLens's zip there)"
+            )
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise DatasetError(f"cannot read {path} ({exc.strerror or exc})") from None
 
-    return read
+    return _Files(read, lambda member: str(folder / member))
 
 
 @contextlib.contextmanager
-def _zip_opener(path: Path, top: str) -> Iterator[Opener]:
+def _zip_files(path: Path, top: str) -> Iterator[_Files]:
     try:
         zf = zipfile.ZipFile(path)
         bad = zf.testzip()
@@ -242,85 +365,238 @@ def _zip_opener(path: Path, top: str) -> Iterator[Opener]:
         raise DatasetError(f"{path} is corrupt (member {bad} fails its CRC); delete it and rerun")
     names = set(zf.namelist())
 
-    def read(member: str) -> bytes:
+    def member_name(member: str) -> str | None:
         for cand in (f"{top}/{member}", member):
             if cand in names:
-                return zf.read(cand)
-        raise DatasetError(f"{path} has no {top}/{member}; is it the right zip?")
+                return cand
+        return None
+
+    def read(member: str) -> bytes:
+        cand = member_name(member)
+        if cand is None:
+            raise DatasetError(f"{path} has no {top}/{member}; is it the right zip?")
+        return zf.read(cand)
 
     try:
-        yield read
+        yield _Files(
+            read,
+            lambda member: f"{path}:{member_name(member) or member}",
+            "replace the zip with a fresh copy from GroupLens",
+        )
     finally:
         zf.close()
 
 
+def _line_count(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+
+
+def _swallowing_quote(text: str, sep: str) -> tuple[int, int] | None:
+    """(line, number of lines swallowed) of the first CSV record that spans several lines
+    because a quote opened a field and did not close on that line; or None."""
+    delim = sep if len(sep) == 1 else "\x1f"
+    src = text if len(sep) == 1 else text.replace(sep, delim)
+    reader = csv.reader(io.StringIO(src, newline=""), delimiter=delim)
+    prev = 0
+    for _ in reader:
+        if reader.line_num - prev > 1:
+            return prev + 1, reader.line_num - prev - 1
+        prev = reader.line_num
+    return None
+
+
+def _quote_error(where: str, text: str, sep: str, fix: str) -> DatasetError | None:
+    found = _swallowing_quote(text, sep)
+    if found is None:
+        return None
+    line, swallowed = found
+    start = text.splitlines()[line - 1][:60]
+    return DatasetError(
+        f'{where} line {line}: a quote (") opens a field and does not close on that line, so '
+        f"the next {swallowed} line(s) were read into that field (the line starts {start!r}). "
+        f'A quote inside a field is written twice inside a quoted field ("A ""B"" C"); {fix}'
+    )
+
+
 def _read_table(
-    raw: bytes,
-    where: str,
+    files: _Files,
+    member: str,
     sep: str,
     names: list[str],
     encoding: str = "utf-8",
     header: bool = False,
-) -> pd.DataFrame:
+    skip: int = 0,
+    quoting: bool = False,
+) -> tuple[pd.DataFrame, str, int]:
+    """Parse one delimited file into string columns ``names``.
+
+    Every line is one row (blank lines too, so that row ``i`` is line ``i + first_line``);
+    trailing blank lines are ignored. ``header``: the first line names the columns (``names``
+    must be among them); ``skip``: lines to skip before the data (typed header lines);
+    ``quoting``: CSV quoting (``"a, b"``), off for GroupLens's ``|``, tab and ``::`` files,
+    which never quote. Returns ``(table, where, first_line)``.
+    """
+    where = files.where(member)
+    raw = files.read(member)
+    try:
+        text = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DatasetError(
+            f"{where} line {line}: not {encoding} text (byte {raw[exc.start]:#04x}); {files.fix}"
+        ) from None
+    text = text.rstrip("\r\n")
+    if not text.strip():
+        raise DatasetError(f"{where} is empty; replace it with a fresh copy from GroupLens")
+    first_line = 1 + skip + (1 if header else 0)
     try:
         df = pd.read_csv(
-            io.BytesIO(raw),
+            io.StringIO(text),
             sep=sep,
-            header=0 if header else None,
-            names=None if header else names,
-            encoding=encoding,
+            header=None,
             engine="python" if len(sep) > 1 else "c",
             dtype=str,
             keep_default_na=False,
+            skip_blank_lines=False,
+            skiprows=skip,
+            quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
         )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{where}: malformed file ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise DatasetError(
+            f"{where} is empty; replace it with a fresh copy from GroupLens"
+        ) from None
+    except (pd.errors.ParserError, csv.Error) as exc:
+        if quoting and (err := _quote_error(where, text, sep, files.fix)) is not None:
+            raise err from None
+        text_of = " ".join(str(exc).split())
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text_of)
+        if fields:
+            want, line, got = fields.groups()
+            raise DatasetError(
+                f"{where} line {line}: {got} fields separated by {sep!r}, expected {want} "
+                f"({', '.join(names)}); {files.fix}"
+            ) from None
+        raise DatasetError(f"{where}: malformed file ({text_of}); {files.fix}") from None
+    if quoting and len(df) + skip != _line_count(text):  # pandas joined lines silently
+        lines = _line_count(text) - skip
+        raise _quote_error(where, text, sep, files.fix) or DatasetError(
+            f"{where}: {lines} lines but {len(df)} rows were read; {files.fix}"
+        )
+    df = df.fillna("")  # the python engine marks missing trailing fields as NaN
     if header:
-        missing = [c for c in names if c not in df.columns]
+        columns = [str(c).strip() for c in df.iloc[0]]
+        missing = [c for c in names if c not in columns]
         if missing:
             raise DatasetError(
-                f"{where}: missing column(s) {missing}; found {list(df.columns)}. "
-                f"Is this the GroupLens file?"
+                f"{where}: missing column(s) {missing}; found {columns}. Is this the GroupLens "
+                f"file?"
             )
+        df = df.iloc[1:].reset_index(drop=True)
+        df.columns = columns
         df = df[names]
-    return df
-
-
-def _numeric(df: pd.DataFrame, cols: list[str], where: str, first_line: int, kind=float):
-    for col in cols:
-        values = pd.to_numeric(
-            df[col].str.strip() if df[col].dtype == object else df[col], errors="coerce"
+    elif df.shape[1] != len(names):
+        raise DatasetError(
+            f"{where} line {first_line}: {df.shape[1]} field(s) separated by {sep!r}, expected "
+            f"{len(names)} ({', '.join(names)}); {files.fix}"
         )
-        bad = values.isna() | (df[col].astype(str).str.strip() == "")
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DatasetError(
-                f"{where} line {i + first_line}: malformed row, column {col!r} is "
-                f"{df[col].iloc[i]!r} (expected a number); {int(bad.sum())} such row(s). "
-                f"Replace the file with a fresh copy from GroupLens"
-            )
-        df[col] = values.astype(np.int64) if kind is int else values.astype(np.float64)
+    else:
+        df.columns = names
+    return df, where, first_line
+
+
+def _bad(where, first_line, df, col, bad, expected, fix) -> DatasetError:
+    i = int(np.flatnonzero(np.asarray(bad))[0])
+    n = int(np.asarray(bad).sum())
+    value = df[col].iloc[i]
+    shown = "an empty field" if str(value).strip() == "" else repr(value)
+    more = "" if n == 1 else f" ({n} such rows)"
+    return DatasetError(
+        f"{where} line {i + first_line}, field {list(df.columns).index(col) + 1} ({col}): "
+        f"{shown} is not {expected}{more}; {fix}"
+    )
+
+
+def _integers(
+    df: pd.DataFrame,
+    cols: list[str],
+    where: str,
+    first_line: int,
+    fix: str,
+    lo: int = 0,
+    hi: int = np.iinfo(np.int64).max,
+    what: str = "a non-negative integer",
+) -> pd.DataFrame:
+    """Columns ``cols`` as int64, each value a plain integer in ``lo..hi`` (``1.9`` and
+    ``1e20`` are errors, never truncated or wrapped)."""
+    for col in cols:
+        text = df[col].str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        if values.dtype.kind not in "iu":  # some value is not an integer (or is too large)
+            ok = text.str.fullmatch(r"[+-]?\d{1,18}")
+            if not ok.all():
+                raise _bad(where, first_line, df, col, ~ok.to_numpy(), what, fix)
+            values = text.astype(np.int64)
+        if values.dtype.kind == "u" and (values > hi).any():
+            raise _bad(where, first_line, df, col, (values > hi).to_numpy(), what, fix)
+        values = values.astype(np.int64)
+        out = ((values < lo) | (values > hi)).to_numpy()
+        if out.any():
+            raise _bad(where, first_line, df, col, out, what, fix)
+        df[col] = values
     return df
 
 
-def _check_ratings(ratings: pd.DataFrame, where: str, first_line: int) -> pd.DataFrame:
+def _unique(df: pd.DataFrame, col: str, where: str, first_line: int, what: str) -> None:
+    dup = df[col].duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise DatasetError(
+            f"{where} line {i + first_line}: {what} {df[col].iloc[i]} is listed twice; "
+            f"replace the file with a fresh copy from GroupLens"
+        )
+
+
+def _check_ratings(
+    ratings: pd.DataFrame, meta: DatasetInfo, where: str, first_line: int, fix: str
+) -> pd.DataFrame:
     if len(ratings) == 0:
         raise DatasetError(f"{where}: no ratings in the file; the data set is empty")
-    ratings = _numeric(ratings, ["user_id", "movie_id", "timestamp"], where, first_line, int)
-    ratings = _numeric(ratings, ["rating"], where, first_line, float)
-    out = ~ratings["rating"].between(0.5, 5.0)
-    if out.any():
-        i = int(np.flatnonzero(out.to_numpy())[0])
-        raise DatasetError(
-            f"{where} line {i + first_line}: rating {ratings['rating'].iloc[i]} is outside 0.5..5"
+    ratings = _integers(ratings, ["user_id", "movie_id"], where, first_line, fix)
+    ratings = _integers(
+        ratings,
+        ["timestamp"],
+        where,
+        first_line,
+        fix,
+        hi=MAX_TIMESTAMP,
+        what=f"a Unix time in whole seconds (0..{MAX_TIMESTAMP})",
+    )
+    lo, hi, step = meta.rating_scale
+    scale = (
+        f"a rating on {meta.name}'s scale ("
+        + (f"whole stars {lo:g}..{hi:g}" if step == 1 else f"{lo:g}..{hi:g} in steps of {step:g}")
+        + ")"
+    )
+    values = pd.to_numeric(ratings["rating"].str.strip(), errors="coerce").to_numpy(np.float64)
+    with np.errstate(invalid="ignore"):
+        steps = (values - lo) / step
+        bad = ~(
+            np.isfinite(values)
+            & (values >= lo)
+            & (values <= hi)
+            & (np.abs(steps - np.round(steps)) < 1e-9)
         )
+    if bad.any():
+        raise _bad(where, first_line, ratings, "rating", bad, scale, fix)
+    ratings["rating"] = values
     dup = ratings.duplicated(["user_id", "movie_id"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise DatasetError(
             f"{where} line {i + first_line}: user {ratings['user_id'].iloc[i]} rated movie "
-            f"{ratings['movie_id'].iloc[i]} twice; the file is not a MovieLens ratings file"
+            f"{ratings['movie_id'].iloc[i]} twice; {fix}"
         )
+    ratings.attrs.update(where=where, first_line=first_line)
     return ratings.reset_index(drop=True)
 
 
@@ -331,43 +607,40 @@ def _year_from_title(titles: pd.Series) -> pd.Series:
     return titles.str.extract(_YEAR, expand=False).astype(float)
 
 
-def _parse_ml100k(read: Opener) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    ratings = _read_table(
-        read("u.data"), "u.data", "\t", ["user_id", "movie_id", "rating", "timestamp"]
+def _parse_ml100k(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    meta = DATASETS["ml-100k"]
+    ratings, where, first = _read_table(
+        files, "u.data", "\t", ["user_id", "movie_id", "rating", "timestamp"]
     )
-    ratings = _check_ratings(ratings, "u.data", 1)
+    ratings = _check_ratings(ratings, meta, where, first, files.fix)
     cols = ["movie_id", "title", "release_date", "video_date", "url", *ML100K_GENRES]
-    items = _read_table(read("u.item"), "u.item", "|", cols, encoding="latin-1")
-    items = _numeric(items, ["movie_id", *ML100K_GENRES], "u.item", 1, int)
+    items, where, first = _read_table(files, "u.item", "|", cols, encoding="latin-1")
+    items = _integers(items, ["movie_id"], where, first, files.fix)
+    items = _integers(items, ML100K_GENRES, where, first, files.fix, 0, 1, "a genre flag (0 or 1)")
+    _unique(items, "movie_id", where, first, "movie")
     flags = items[ML100K_GENRES].to_numpy().astype(bool)
     genres = ["|".join(g for g, f in zip(ML100K_GENRES, row, strict=True) if f) for row in flags]
     movies = pd.DataFrame(
         {"movie_id": items["movie_id"], "title": items["title"].str.strip(), "genres": genres}
     )
     movies["year"] = _year_from_title(movies["title"])
-    users = _read_table(
-        read("u.user"), "u.user", "|", ["user_id", "age", "gender", "occupation", "zip"]
+    users, where, first = _read_table(
+        files, "u.user", "|", ["user_id", "age", "gender", "occupation", "zip"]
     )
-    users = _numeric(users, ["user_id", "age"], "u.user", 1, int)
+    users = _integers(users, ["user_id", "age"], where, first, files.fix)
+    _unique(users, "user_id", where, first, "user")
     return ratings, movies, users
 
 
-def _parse_recbole(read: Opener) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    ratings = _read_table(
-        read(".inter"),
-        "ml-100k.inter",
-        "\t",
-        ["user_id", "movie_id", "rating", "timestamp"],
-        header=False,
-    )
-    ratings = ratings.iloc[1:].reset_index(drop=True)  # typed header line
-    ratings = _check_ratings(ratings, "ml-100k.inter", 2)
-    items = (
-        _read_table(read(".item"), "ml-100k.item", "\t", ["movie_id", "title", "year", "genres"])
-        .iloc[1:]
-        .reset_index(drop=True)
-    )
-    items = _numeric(items, ["movie_id"], "ml-100k.item", 2, int)
+def _parse_recbole(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    meta = DATASETS["ml-100k"]
+    cols = ["user_id", "movie_id", "rating", "timestamp"]
+    ratings, where, first = _read_table(files, ".inter", "\t", cols, skip=1)  # typed header
+    ratings = _check_ratings(ratings, meta, where, first, files.fix)
+    cols = ["movie_id", "title", "year", "genres"]
+    items, where, first = _read_table(files, ".item", "\t", cols, skip=1)
+    items = _integers(items, ["movie_id"], where, first, files.fix)
+    _unique(items, "movie_id", where, first, "movie")
     title = items["title"].str.strip().replace("unkonwn", "unknown")  # RecBole's typo
     year = pd.to_numeric(items["year"], errors="coerce")
     canonical = [t if np.isnan(y) else f"{t} ({int(y)})" for t, y in zip(title, year, strict=True)]
@@ -379,56 +652,55 @@ def _parse_recbole(read: Opener) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
             "year": year,
         }
     )
-    users = _read_table(
-        read(".user"), "ml-100k.user", "\t", ["user_id", "age", "gender", "occupation", "zip"]
-    ).iloc[1:]
-    users = _numeric(users.reset_index(drop=True), ["user_id", "age"], "ml-100k.user", 2, int)
+    cols = ["user_id", "age", "gender", "occupation", "zip"]
+    users, where, first = _read_table(files, ".user", "\t", cols, skip=1)
+    users = _integers(users, ["user_id", "age"], where, first, files.fix)
+    _unique(users, "user_id", where, first, "user")
     return ratings, movies, users
 
 
-def _parse_ml1m(read: Opener) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    ratings = _read_table(
-        read("ratings.dat"),
-        "ratings.dat",
-        "::",
-        ["user_id", "movie_id", "rating", "timestamp"],
-        encoding="latin-1",
+def _parse_ml1m(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    meta = DATASETS["ml-1m"]
+    ratings, where, first = _read_table(
+        files, "ratings.dat", "::", ["user_id", "movie_id", "rating", "timestamp"], "latin-1"
     )
-    ratings = _check_ratings(ratings, "ratings.dat", 1)
-    movies = _read_table(
-        read("movies.dat"), "movies.dat", "::", ["movie_id", "title", "genres"], encoding="latin-1"
+    ratings = _check_ratings(ratings, meta, where, first, files.fix)
+    movies, where, first = _read_table(
+        files, "movies.dat", "::", ["movie_id", "title", "genres"], "latin-1"
     )
-    movies = _numeric(movies, ["movie_id"], "movies.dat", 1, int)
+    movies = _integers(movies, ["movie_id"], where, first, files.fix)
+    _unique(movies, "movie_id", where, first, "movie")
     movies["year"] = _year_from_title(movies["title"])
-    users = _read_table(
-        read("users.dat"),
-        "users.dat",
-        "::",
-        ["user_id", "gender", "age", "occupation", "zip"],
-        encoding="latin-1",
+    users, where, first = _read_table(
+        files, "users.dat", "::", ["user_id", "gender", "age", "occupation", "zip"], "latin-1"
     )
-    users = _numeric(users, ["user_id", "age", "occupation"], "users.dat", 1, int)
-    if not users["occupation"].between(0, len(ML1M_OCCUPATIONS) - 1).all():
-        raise DatasetError("users.dat: occupation codes must be 0..20")
+    users = _integers(users, ["user_id", "age"], where, first, files.fix)
+    users = _integers(
+        users,
+        ["occupation"],
+        where,
+        first,
+        files.fix,
+        0,
+        len(ML1M_OCCUPATIONS) - 1,
+        f"an occupation code (0..{len(ML1M_OCCUPATIONS) - 1})",
+    )
+    _unique(users, "user_id", where, first, "user")
     users["occupation"] = [ML1M_OCCUPATIONS[i] for i in users["occupation"]]
     return ratings, movies, users[["user_id", "age", "gender", "occupation", "zip"]]
 
 
-def _parse_latest(read: Opener) -> tuple[pd.DataFrame, pd.DataFrame, None]:
-    ratings = _read_table(
-        read("ratings.csv"),
-        "ratings.csv",
-        ",",
-        ["userId", "movieId", "rating", "timestamp"],
-        header=True,
-    )
+def _parse_latest(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, None]:
+    meta = DATASETS["ml-latest-small"]
+    cols = ["userId", "movieId", "rating", "timestamp"]
+    ratings, where, first = _read_table(files, "ratings.csv", ",", cols, header=True, quoting=True)
     ratings.columns = ["user_id", "movie_id", "rating", "timestamp"]
-    ratings = _check_ratings(ratings, "ratings.csv", 2)
-    movies = _read_table(
-        read("movies.csv"), "movies.csv", ",", ["movieId", "title", "genres"], header=True
-    )
+    ratings = _check_ratings(ratings, meta, where, first, files.fix)
+    cols = ["movieId", "title", "genres"]
+    movies, where, first = _read_table(files, "movies.csv", ",", cols, header=True, quoting=True)
     movies.columns = ["movie_id", "title", "genres"]
-    movies = _numeric(movies, ["movie_id"], "movies.csv", 2, int)
+    movies = _integers(movies, ["movie_id"], where, first, files.fix)
+    _unique(movies, "movie_id", where, first, "movie")
     movies["title"] = movies["title"].str.strip()
     movies["genres"] = movies["genres"].replace("(no genres listed)", "")
     movies["year"] = _year_from_title(movies["title"])
@@ -436,7 +708,6 @@ def _parse_latest(read: Opener) -> tuple[pd.DataFrame, pd.DataFrame, None]:
 
 
 PARSERS = {"ml-100k": _parse_ml100k, "ml-1m": _parse_ml1m, "ml-latest-small": _parse_latest}
-MARKER = {"ml-100k": "u.data", "ml-1m": "ratings.dat", "ml-latest-small": "ratings.csv"}
 
 
 # --------------------------------------------------------------------------- sources
@@ -453,7 +724,7 @@ def _download(url: str, dest: Path, timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def _recbole_opener(verbose: bool) -> Iterator[Opener]:
+def _recbole_files(verbose: bool) -> Iterator[_Files]:
     with tempfile.TemporaryDirectory(prefix="graphrec-recbole-") as tmp:
         cmd = [
             sys.executable,
@@ -476,7 +747,7 @@ def _recbole_opener(verbose: bool) -> Iterator[Opener]:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         wheels = list(Path(tmp).glob("recbole-*.whl"))
         if proc.returncode != 0 or not wheels:
-            raise DatasetError(
+            raise DataUnavailableError(
                 f"could not fetch {RECBOLE_SPEC} with pip ({proc.stderr.strip()[-300:]})"
             )
         with zipfile.ZipFile(wheels[0]) as zf:
@@ -488,7 +759,27 @@ def _recbole_opener(verbose: bool) -> Iterator[Opener]:
                     raise DatasetError(f"the {RECBOLE_SPEC} wheel has no {name}")
                 return zf.read(name)
 
-            yield read
+            yield _Files(
+                read,
+                lambda member: f"ml-100k{member} (in the {RECBOLE_SPEC} wheel)",
+                "the package registry's copy is damaged: use GroupLens's zip instead (--raw-dir)",
+            )
+
+
+def _nothing_in_raw_dir(name: str, raw_dir: Path) -> DatasetError:
+    folder, zpath = raw_dir / name, raw_dir / f"{name}.zip"
+    marker = MARKER[name]
+    looked = f"looked for {folder / marker} or {zpath}"
+    if not raw_dir.exists():
+        return DatasetError(f"raw_dir (--raw-dir) {raw_dir} does not exist ({looked})")
+    hint = (
+        f"; {raw_dir} itself holds {marker}: pass its parent, --raw-dir {raw_dir.parent}"
+        if (raw_dir / marker).is_file()
+        else f"; {folder} exists but has no {marker}"
+        if folder.is_dir()
+        else f". Place GroupLens's {name}.zip or its extracted {name}/ folder in {raw_dir}"
+    )
+    return DatasetError(f"raw_dir (--raw-dir) {raw_dir} holds no {name} files ({looked}){hint}")
 
 
 def read_tables(
@@ -505,34 +796,48 @@ def read_tables(
     """Find ``name`` (``ml-100k``, ``ml-latest-small``, ``ml-1m``) and parse its tables.
 
     Args:
-        raw_dir: folder holding ``<name>/`` or ``<name>.zip`` (default: the data root).
-        download_dir: where a downloaded zip is kept (default: ``raw_dir``).
+        raw_dir: folder holding ``<name>/`` or ``<name>.zip``. Given, the files must be there
+            (for ``source`` ``auto`` and ``local``): an error names what was looked for.
+            Default: ``download_dir``, else the data root.
+        download_dir: where a downloaded zip is kept (default: ``raw_dir``, else the root).
         source: ``auto`` (local, then grouplens, then registry), or one of those three.
         bad_rows: ``error`` (default) or ``drop``: what to do with ratings whose movie is
             not in the movie table, or whose user is not in the user table.
         verify: check the zip MD5 / ratings SHA-256 / counts against the published data set.
+            Rows are validated (integer ids, sane timestamps, ratings on the scale) either way.
         timeout: seconds for the GroupLens download before falling back.
+
+    Raises:
+        DataUnavailableError: no source could provide the files.
+        ChecksumError: the files differ from the published data set (``verify``).
+        DatasetError: any other problem with the files, naming the file, line and fix.
     """
     meta = info(name)
     if source not in ("auto", "local", "grouplens", "registry"):
         raise DatasetError(f"unknown source {source!r}; use auto, local, grouplens or registry")
     if bad_rows not in ("error", "drop"):
         raise DatasetError(f"bad_rows must be 'error' or 'drop', not {bad_rows!r}")
-    raw_dir = Path(raw_dir) if raw_dir is not None else default_root()
-    download_dir = Path(download_dir) if download_dir is not None else raw_dir
-    folder, zpath = raw_dir / name, raw_dir / f"{name}.zip"
+    search = _search_dir(raw_dir, download_dir)
+    download_dir = Path(download_dir) if download_dir is not None else search
+    folder, zpath = search / name, search / f"{name}.zip"
     attempts: list[str] = []
 
-    def finish(parsed, src: str) -> Tables:
-        return _finish(meta, *parsed, source=src, bad_rows=bad_rows, verify=verify)
+    def finish(parsed, src: str, identity: dict) -> Tables:
+        tables = _finish(meta, *parsed, source=src, bad_rows=bad_rows, verify=verify)
+        tables.identity = identity
+        return tables
 
     if source in ("auto", "local"):
+        identity = _local_identity(name, search)
         if (folder / MARKER[name]).is_file():
-            return finish(PARSERS[name](_folder_opener(folder)), f"local folder {folder}")
+            parsed = PARSERS[name](_folder_files(folder))
+            return finish(parsed, f"local folder {folder}", identity)
         if zpath.is_file():
             _check_zip(meta, zpath, verify)
-            with _zip_opener(zpath, name) as read:
-                return finish(PARSERS[name](read), f"local zip {zpath}")
+            with _zip_files(zpath, name) as files:
+                return finish(PARSERS[name](files), f"local zip {zpath}", identity)
+        if raw_dir is not None:
+            raise _nothing_in_raw_dir(name, Path(raw_dir))
         attempts.append(f"no {folder}/ or {zpath}")
     if source in ("auto", "grouplens"):
         dest = download_dir / f"{name}.zip"
@@ -547,22 +852,27 @@ def read_tables(
         else:
             try:
                 _check_zip(meta, dest, verify)
-                with _zip_opener(dest, name) as read:
-                    return finish(PARSERS[name](read), f"grouplens {meta.url}")
+                with _zip_files(dest, name) as files:
+                    parsed = PARSERS[name](files)
+                    return finish(
+                        parsed, f"grouplens {meta.url}", _remote_identity(name, "grouplens")
+                    )
             except DatasetError:
                 dest.unlink(missing_ok=True)  # never keep a bad download
                 raise
     if source in ("auto", "registry") and name == "ml-100k":
         try:
-            with _recbole_opener(verbose) as read:
-                return finish(_parse_recbole(read), f"registry ({RECBOLE_SPEC} wheel)")
-        except (OSError, subprocess.SubprocessError, DatasetError) as exc:
-            if isinstance(exc, ChecksumError):
-                raise
+            with _recbole_files(verbose) as files:
+                parsed = _parse_recbole(files)
+        except (OSError, subprocess.SubprocessError, DataUnavailableError) as exc:
             attempts.append(f"package registry failed ({exc})")
-    raise DatasetError(
+        else:  # a bad copy in the registry (parse or checksum) is an error, not "unavailable"
+            return finish(
+                parsed, f"registry ({RECBOLE_SPEC} wheel)", _remote_identity(name, "registry")
+            )
+    raise DataUnavailableError(
         f"could not get {name}: " + "; ".join(attempts) + f". Download {meta.url} elsewhere "
-        f"and place the zip (or its extracted folder) in {raw_dir}, or pass --data-dir/--raw-dir"
+        f"and place the zip (or its extracted folder) in {search}, or pass --data-dir/--raw-dir"
     )
 
 
@@ -587,8 +897,6 @@ def _finish(
     bad_rows: str,
     verify: bool,
 ) -> Tables:
-    if movies["movie_id"].duplicated().any():
-        raise DatasetError(f"{meta.name}: the movie table lists a movie id twice")
     dropped: list[str] = []
     bad = ~ratings["movie_id"].isin(movies["movie_id"])
     if users is not None:
@@ -597,9 +905,11 @@ def _finish(
         rows = ratings[bad]
         desc = [f"user {u} / movie {m}" for u, m in zip(rows.user_id, rows.movie_id, strict=True)]
         if bad_rows == "error":
+            where = ratings.attrs.get("where", "the ratings file")
+            line = rows.index[0] + ratings.attrs.get("first_line", 1)
             raise DatasetError(
                 f"{meta.name}: {len(rows)} rating(s) name a user or movie missing from the "
-                f"user/movie tables (first: {desc[0]}, at ratings row {rows.index[0] + 1}). "
+                f"user/movie tables (first: {desc[0]}, at {where} line {line}). "
                 f"Replace the files with a fresh copy, or pass bad_rows='drop' "
                 f"(--drop-bad-rows) to skip those rows"
             )
@@ -617,11 +927,17 @@ def _finish(
                     f"{meta.num_ratings} ratings, {meta.ratings_sha256[:12]}...). Replace the "
                     f"files with a fresh copy, or pass --no-verify to use them deliberately"
                 )
-        elif len(ratings) != meta.num_ratings:
-            raise ChecksumError(
-                f"{meta.name} from {source}: {len(ratings)} ratings, the published data set has "
-                f"{meta.num_ratings}. Replace the files, or pass --no-verify"
-            )
+        counts = [("ratings", len(ratings), meta.num_ratings)]
+        counts.append(("movies", len(movies), meta.num_movies))
+        if users is not None:
+            counts.append(("users", len(users), meta.num_users))
+        for what, got_n, want in counts:
+            if got_n != want:
+                raise ChecksumError(
+                    f"{meta.name} from {source}: {got_n} {what}, the published data set has "
+                    f"{want}. Replace the files with a fresh copy, or pass --no-verify to use "
+                    f"them deliberately"
+                )
     return Tables(
         meta.name,
         ratings,

@@ -1,18 +1,25 @@
 """Implicit feedback and the temporal leave-one-out split.
 
 Every rating is a positive (or every rating >= ``min_rating`` when a threshold is given).
-For each user, positives are ordered by time; **ties in time are broken by the order of the
-ratings in the source file** (a stable sort, as RecBole does). Breaking ties by movie id
-instead would push the held-out movie towards high ids (obscure titles) on ML-100K, where
-users often rated many movies in the same second. The latest positive goes to ``test``, the
-second latest to ``valid``, the rest to ``train``; users with fewer than three positives stay
-train-only. No (user, movie) pair is in two splits: this is asserted.
+For each user, positives are ordered by time; **ties in time are broken by a fixed
+pseudo-random key of the (user id, movie id) pair** (:func:`tie_keys`, SplitMix64 of the raw
+ids), so the split does not depend on the order of the rows in the file: a shuffled copy that
+passes verification gives the same split and the same numbers. On ML-100K 415 of 943 users
+have another rating in the second of their test rating, so the rule matters. Movie id would
+also be order-free, but it is not neutral: ML-100K's ids follow the catalogue's order (the
+popular films first), and breaking ties by it pushes the held-out movie towards obscure
+titles (ItemPop's test HR@10 drops from about .41 to .32); the key is uncorrelated with
+either id, like the (effectively random) order of ML-100K's ``u.data``. The latest positive
+goes to ``test``, the second latest to ``valid``, the rest to ``train`` (each user's train
+positives in the same order); users with fewer than three positives stay train-only. No
+(user, movie) pair is in two splits: this is asserted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
@@ -20,7 +27,34 @@ from torch_geometric.data import HeteroData
 from graphrec.data.graph import RATES
 from graphrec.data.ids import IdMaps
 
-__all__ = ["InteractionSplit", "temporal_split", "pair_keys", "isin_sorted", "csr_entries"]
+__all__ = [
+    "InteractionSplit",
+    "temporal_split",
+    "tie_keys",
+    "pair_keys",
+    "isin_sorted",
+    "csr_entries",
+]
+
+TIE_BREAK = "SplitMix64 of (user id, movie id): independent of file order"
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on uint64 (a bijection that scrambles every bit)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def tie_keys(user_ids: Tensor, movie_ids: Tensor) -> np.ndarray:
+    """[N] uint64 keys that order equal-time ratings: ``mix(mix(user) + movie)`` of the raw ids
+    (SplitMix64), a fixed function of the pair, independent of row order."""
+    u = user_ids.cpu().numpy().astype(np.uint64)
+    m = movie_ids.cpu().numpy().astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return _splitmix64(_splitmix64(u) + m)
 
 
 def pair_keys(users: Tensor, movies: Tensor, num_movies: int) -> Tensor:
@@ -96,7 +130,7 @@ class InteractionSplit:
             "test": int(self.test.size(1)),
             "users_evaluated": int(self.test.size(1)),
             "min_rating": self.min_rating,
-            "tie_break": "source-file order (stable sort)",
+            "tie_break": TIE_BREAK,
         }
 
 
@@ -125,9 +159,12 @@ def temporal_split(data: HeteroData, min_rating: float | None = None) -> Interac
     if pos.numel() == 0:
         raise ValueError(f"no rating is >= min_rating={min_rating}; lower the threshold")
     users, movies, r, t = ei[0, pos], ei[1, pos], rating[pos], ts[pos]
-    # stable sorts: by time, then by user => per user in time order, ties in file order
-    order = torch.sort(t, stable=True).indices
-    order = order[torch.sort(users[order], stable=True).indices]
+    # per user in time order, ties by the pair's fixed key: within a user the keys of distinct
+    # movies differ (the mix is a bijection), so the order is total and ignores row order
+    raw_u = data["user"].raw_id[users] if "raw_id" in data["user"] else users
+    raw_m = data["movie"].raw_id[movies] if "raw_id" in data["movie"] else movies
+    keys = (tie_keys(raw_u, raw_m), t.cpu().numpy(), users.cpu().numpy())
+    order = torch.from_numpy(np.lexsort(keys)).to(users.device)
     users, movies, r = users[order], movies[order], r[order]
 
     count = torch.bincount(users, minlength=num_users)
