@@ -141,21 +141,25 @@ def _claim_in_child(cwd, barrier, results, fail):
     os.chdir(cwd)
     runs._stamp = lambda: "20250101-000000"  # every process races for the same name
     mark = runs.created_count()
-    barrier.wait()
-    # the race at its worst: each process sees the name free, as when all of them look before
-    # any creates it; only an exclusive mkdir can then tell them apart
-    exists = pathlib.Path.exists
-    pathlib.Path.exists = lambda self, **kw: False
     try:
-        run = runs.RunDir("t")
-    finally:
-        pathlib.Path.exists = exists
-    run.write_config({"fail": fail}, seed=0)
-    barrier.wait()  # every process holds its folder
-    if fail:
-        runs.discard_created(mark)  # a failing run cleans up
-    barrier.wait()
-    results.put((str(run.path), fail, (run.path / "config.json").is_file()))
+        barrier.wait()
+        # the race at its worst: each process sees the name free, as when all of them look
+        # before any creates it; only an exclusive mkdir can then tell them apart
+        exists = pathlib.Path.exists
+        pathlib.Path.exists = lambda self, **kw: False
+        try:
+            run = runs.RunDir("t")
+        finally:
+            pathlib.Path.exists = exists
+        run.write_config({"fail": fail}, seed=0)
+        barrier.wait()  # every process holds its folder
+        if fail:
+            runs.discard_created(mark)  # a failing run cleans up
+        barrier.wait()
+        results.put((str(run.path), fail, (run.path / "config.json").is_file()))
+    except Exception as exc:  # report it at once rather than leave the others waiting
+        barrier.abort()
+        results.put(("error", fail, repr(exc)))
 
 
 def test_runs_started_together_get_their_own_folders(tmp_path):
@@ -173,6 +177,8 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
     got = [results.get(timeout=60) for _ in range(n)]
     for p in procs:
         p.join(timeout=30)
+    errors = [what for path, _, what in got if path == "error"]
+    assert not errors, errors
     paths = sorted(path for path, _, _ in got)
     assert len(set(paths)) == n, f"runs shared a folder: {paths}"
     base = "runs/t/20250101-000000"
