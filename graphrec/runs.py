@@ -26,8 +26,9 @@ schema for every task::
   folder that another live process is writing (its marker names a running pid) is never
   replaced. After a ``kill -9`` the old run stays in the hidden sibling.
 - While a run is being written its folder holds ``.graphrec-run`` (the pid, the task); a run
-  that finishes removes it. Cleanup (:func:`discard_created`) only ever removes folders this
-  process created itself, never one that existed before.
+  that finishes removes it (and the folder, if the task wrote nothing there). Cleanup
+  (:func:`discard_created`) only ever removes folders this process created itself, never one
+  that existed before.
 """
 
 from __future__ import annotations
@@ -329,13 +330,17 @@ def discard_created(since: int = 0) -> list[Path]:
 
 def finish_created(since: int = 0) -> list[Path]:
     """Mark the run folders claimed after ``since`` as finished: remove their
-    ``.graphrec-run`` markers and delete the old runs ``overwrite`` moved aside. Returns the
-    finished folders."""
+    ``.graphrec-run`` markers and delete the old runs ``overwrite`` moved aside. A folder
+    this process made that is still empty (a task that wrote nothing there, e.g. one that
+    adds to another run's folder) is removed. Returns the finished folders."""
     done = []
     while len(_CREATED) > since:
         claim = _CREATED.pop()
         with contextlib.suppress(FileNotFoundError):
             (claim.path / MARKER).unlink()
+        if not claim.existed:
+            with contextlib.suppress(OSError):  # not empty: it holds the run
+                claim.path.rmdir()
         if claim.backup is not None:
             shutil.rmtree(claim.backup, ignore_errors=True)
         done.append(claim.path)

@@ -96,6 +96,14 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_finishes(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
+def test_a_finished_run_that_wrote_nothing_leaves_no_folder(tmp_path):
+    from graphrec.runs import finish_created
+
+    mark = created_count()
+    RunDir("map", tmp_path / "unused")  # e.g. a task that writes into another run's folder
+    assert finish_created(mark) == [tmp_path / "unused"] and not (tmp_path / "unused").exists()
+
+
 def test_an_empty_folder_is_claimed_and_given_back_empty(tmp_path):
     import pytest
 
