@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from graphrec.evaluate import evaluate
 from graphrec.io import resolve_device, seed_everything
 
 __all__ = [
+    "TrainingDivergedError",
     "TrainConfig",
     "TRAIN_DEFAULTS",
     "History",
@@ -59,6 +61,16 @@ __all__ = [
 ]
 
 OBJECTIVES = ("bce", "bpr", "rating")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite: the learning rate is too high for the model
+    (or the data holds non-finite values). ``epoch`` is the epoch it happened in."""
+
+    def __init__(self, message: str, epoch: int) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+
 
 #: the last fallback of every training field (a model's ``training_defaults()`` and the presets
 #: come first; see :meth:`TrainConfig.resolve`)
@@ -159,7 +171,7 @@ class TrainConfig:
             "eval_k": lambda v: v is None or v >= 1,
             "eval_protocol": lambda v: v is None or v in ("sampled", "full"),
             "eval_every": lambda v: v is None or v >= 1,
-            "seed": lambda v: v >= 0,
+            "seed": lambda v: 0 <= v < 2**64,  # torch's generators take 64 bits
             "threads": lambda v: v is None or v >= 1,
         }
         for key, ok in rules.items():
@@ -168,7 +180,7 @@ class TrainConfig:
                     f"TrainConfig.{key}={getattr(self, key)!r} is out of range "
                     f"(epochs, batch_size, num_negatives, eval_k, eval_every >= 1; lr > 0; "
                     f"lr_decay in (0, 1]; patience >= 0, 0 never stops; eval_protocol "
-                    f"'sampled' or 'full')"
+                    f"'sampled' or 'full'; seed in 0..2**64-1)"
                 )
 
 
@@ -252,6 +264,10 @@ def fit(
         config: the settings (default: all of the model's defaults).
         optimizer: use this optimiser instead of Adam(lr, weight_decay).
         overrides: fields of :class:`TrainConfig` to change (``fit(m, s, epochs=3)``).
+
+    Raises:
+        TrainingDivergedError: the loss of an epoch became NaN or infinite (the learning
+            rate is too high); the model is left at its best epoch so far.
     """
     config = (config or TrainConfig()).replace(**overrides)
     ids = getattr(split, "ids", None)
@@ -306,9 +322,20 @@ def fit(
             loss.backward()
             opt.step()
             total += loss.detach() * ba.numel()
+        loss_value = float(total) / n
+        if not math.isfinite(loss_value):
+            bar.close()
+            if best_state is not None:  # leave the model at its best epoch, not at NaN
+                model.load_state_dict(best_state)
+            raise TrainingDivergedError(
+                f"training {type(model).__name__} diverged in epoch {epoch}: the loss became "
+                f"{loss_value} at learning rate {opt.param_groups[0]['lr']:g}; train with a "
+                "lower --lr (TrainConfig.lr), e.g. a tenth of it",
+                epoch,
+            )
         record = {
             "epoch": epoch,
-            "loss": float(total) / n,
+            "loss": loss_value,
             "lr": opt.param_groups[0]["lr"],
             "seconds": time.perf_counter() - t0,
             "sample_seconds": t_sampled - t0,

@@ -154,6 +154,29 @@ def test_summary_and_kendall_tau_by_hand():
     assert benchmark.kendall_tau([1, 2, 3, 4], [1, 2, 4, 3]) == pytest.approx(4 / 6)
 
 
+@pytest.mark.parametrize(
+    "a, b, tau_b",
+    [
+        # one pair tied in a only, one in b only: (4 - 0) / sqrt((6 - 1) * (6 - 1)) = 0.8,
+        # where tau-a (no tie correction) gives 4 / 6
+        ([1, 2, 2, 3], [1, 2, 3, 3], 4 / 5),
+        # a pair tied in both counts in both corrections: 5 / sqrt(5 * 5) = 1 (tau-a 5 / 6)
+        ([1, 1, 2, 3], [1, 1, 2, 4], 1.0),
+        # 7 concordant, 1 discordant, one tie in each of 10 pairs: 6 / sqrt(9 * 9) (tau-a 0.6)
+        ([1, 2, 3, 3, 4], [2, 1, 3, 4, 4], 6 / 9),
+    ],
+)
+def test_kendall_tau_is_tau_b_on_tied_scores_by_hand(a, b, tau_b):
+    assert benchmark.kendall_tau(a, b) == pytest.approx(tau_b, abs=1e-12)
+    assert benchmark.kendall_tau(b, a) == pytest.approx(tau_b, abs=1e-12)
+    summary = [
+        {"model": str(i), "sampled_hr@10_mean": x, "full_hr@10_mean": y,
+         "sampled_ndcg@10_mean": x, "full_ndcg@10_mean": y}
+        for i, (x, y) in enumerate(zip(a, b, strict=True))
+    ]  # fmt: skip
+    assert benchmark.agreement(summary)["hr@10"]["kendall_tau"] == pytest.approx(tau_b)
+
+
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown model.*registered"):
         benchmark.run_benchmark(None, None, ["NoSuchModel"], [0], progress=False)

@@ -39,7 +39,7 @@ def test_task_help_shows_common_options(cli, capsys):
         cli(["--task", "pop", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for opt in ("--dataset", "--data-dir", "--out", "--seed", "--device", "--quiet"):
+    for opt in ("--dataset", "--data-dir", "--out", "--overwrite", "--seed", "--device", "--quiet"):
         assert opt in out
 
 
@@ -126,7 +126,10 @@ def test_model_options_come_from_the_constructor(cli, capsys):
         ("bpr", ["--reg", "-1"], "--reg: must be a number >= 0, got -1.0"),
         ("explain", ["--shap-samples", "0"], "--shap-samples: must be an integer >= 1, got 0"),
         ("benchmark", ["--seeds", "0"], "--seeds: must be an integer >= 1, got 0"),
-        ("stats", ["--seed", "-1"], "--seed: must be an integer >= 0, got -1"),
+        ("stats", ["--seed", "-1"], "--seed: must be an integer >= 0 and <= 4294967295, got -1"),
+        # numpy's seeding takes 32 bits: before the bound, an overflow after the data load
+        ("pop", ["--seed", str(2**64)], "--seed: must be an integer >= 0 and <= 4294967295, got"),
+        ("stats", ["--device", "banana"], "--device: must be auto, cpu, cuda or cuda:N, got 'b"),
         ("stats", ["--min-rating", "nan"], "--min-rating: must be a number, got nan"),
     ],
 )
@@ -159,7 +162,16 @@ def test_bounded_reads_and_checks_numbers():
             parse(text)
 
 
-def test_missing_data_offline_is_a_clear_error(cli, tmp_path, capsys):
+def test_missing_data_offline_is_a_clear_error(cli, tmp_path, capsys, monkeypatch):
+    import graphrec.cli.stats as task
+
+    seen, real = [], task.load_graph
+
+    def spy(args):  # the run folder is claimed before the data is read: the failure is late
+        seen.append((tmp_path / "o").is_dir())
+        return real(args)
+
+    monkeypatch.setattr(task, "load_graph", spy)
     rc = cli(
         [
             "--task",
@@ -177,7 +189,7 @@ def test_missing_data_offline_is_a_clear_error(cli, tmp_path, capsys):
     )
     assert rc == 2
     assert "could not get ml-1m" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+    assert seen == [True] and not (tmp_path / "o").exists()
 
 
 def _bigger_fixture(folder: Path) -> Path:
@@ -254,3 +266,314 @@ def test_config_replay_rejects_a_missing_file_and_another_task(cli, tmp_path, ca
         cli(["--task", "gmf", "--config", str(recorded)])
     assert "is a 'pop' run, not 'gmf'" in str(exc.value)
     assert not (tmp_path / "runs").exists()
+
+
+# ---------------------------------------------------------------- run folders and failures
+@pytest.fixture
+def synthetic(monkeypatch):
+    """Every task reads one small synthetic graph instead of MovieLens; returns the list of
+    tasks that loaded data (empty: the run was refused before reading any)."""
+    import importlib
+
+    from graphrec.data.synthetic import synthetic_graph
+
+    graph = synthetic_graph(120, 200, 3000, seed=3)
+    loads: list[str] = []
+
+    def load(args):
+        loads.append(args.task)
+        return graph
+
+    for name in ("stats", "pop", "ncf", "item2vec", "features"):
+        monkeypatch.setattr(importlib.import_module(f"graphrec.cli.{name}"), "load_graph", load)
+    return loads
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+GMF_QUICK = ["--task", "gmf", "--epochs", "1", "--embedding-dim", "4", "--quiet"]
+
+
+def test_a_run_folder_is_never_overwritten_without_overwrite(cli, synthetic, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli([*GMF_QUICK, "--out", str(out)]) == 0
+    gmf = _files(out)
+    synthetic.clear()
+    assert cli(["--task", "pop", "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: --out {out} already holds a run (a gmf run: config.json, curves.png, "
+        "history.csv, metrics.json, ... (5 entries)); pass --overwrite or another --out\n"
+    )
+    assert synthetic == [] and _files(out) == gmf  # refused before reading any data
+    # a failing --overwrite run (training diverges) gives the old run back, byte for byte
+    assert cli([*GMF_QUICK, "--lr", "1e30", "--overwrite", "--out", str(out)]) == 2
+    assert "diverged in epoch 1" in capsys.readouterr().err
+    assert _files(out) == gmf and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    # --overwrite: the folder then holds the pop run and nothing of the gmf run
+    assert cli(["--task", "pop", "--quiet", "--overwrite", "--out", str(out)]) == 0
+    assert sorted(_files(out)) == [
+        "config.json",
+        "metrics.json",
+        "model/model.json",
+        "model/weights.pt",
+    ]
+    assert json.loads((out / "config.json").read_text())["task"] == "pop"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the old run is gone
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("afile", "--out {tmp}/afile is a file, not a folder; pass a folder for the run"),
+        (
+            "afile/run",
+            "--out {tmp}/afile/run: {tmp}/afile is a file, not a folder; pass another --out",
+        ),
+    ],
+)
+def test_out_naming_a_file_is_a_one_line_error(cli, synthetic, tmp_path, capsys, out, message):
+    (tmp_path / "afile").write_text("mine")
+    assert cli(["--task", "pop", "--quiet", "--out", str(tmp_path / out)]) == 2
+    assert capsys.readouterr().err == f"error: {message.format(tmp=tmp_path)}\n"
+    assert synthetic == [] and (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.parametrize("task", ["stats", "pop", "gmf"])
+def test_a_device_torch_cannot_see_is_refused_before_the_data(
+    cli, synthetic, tmp_path, capsys, monkeypatch, task
+):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cli(["--task", task, "--device", "cuda", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --device cuda was asked for but torch sees no CUDA device")
+    assert "use --device cpu" in err and err.count("\n") == 1
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert cli(["--task", task, "--device", "cuda:3", "--out", str(tmp_path / "run")]) == 2
+    assert "--device cuda:3: torch sees 1 CUDA device(s), cuda:0..cuda:0" in capsys.readouterr().err
+    assert synthetic == [] and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "task, option, value, limit",
+    [
+        ("pop", "--eval-k", "2000", "the sampled protocol ranks each held-out movie among 100"),
+        ("pop", "--eval-k", "100", "so HR@100 would be 1 by construction; pass --eval-k 99 or"),
+        ("gmf", "--eval-k", "100", "pass --eval-k 99 or less"),
+        ("item2vec", "--topk", "5000", "movies have a train rating"),
+    ],
+)
+def test_k_above_the_candidates_is_refused_before_any_work(
+    cli, synthetic, tmp_path, capsys, monkeypatch, task, option, value, limit
+):
+    from graphrec.models.base import Recommender
+
+    def no_training(*a, **k):
+        raise AssertionError("trained before checking K")
+
+    monkeypatch.setattr(Recommender, "fit", no_training)
+    argv = ["--task", task, option, value, "--quiet", "--out", str(tmp_path / "run")]
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {option} {value} is too large: ") and limit in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_item2vec_topk_limit_is_the_rated_movies(cli, synthetic, tmp_path, capsys):
+    from graphrec.data import temporal_split
+    from graphrec.data.synthetic import synthetic_graph
+
+    split = temporal_split(synthetic_graph(120, 200, 3000, seed=3))
+    rated = int((split.train_degree() > 0).sum())
+    argv = ["--task", "item2vec", "--topk", str(rated), "--quiet", "--out", str(tmp_path / "run")]
+    assert cli(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: --topk {rated} is too large: only {rated} movies have a train rating, and a "
+        f"movie's neighbours are the other ones; pass --topk {rated - 1} or less\n"
+    )
+
+
+def test_a_diverging_lr_is_a_one_line_error_and_leaves_no_folder(
+    cli, synthetic, tmp_path, capsys, monkeypatch
+):
+    import graphrec.cli.ncf as task
+
+    out, seen = tmp_path / "run", []
+    real = task.open_run
+
+    def spy(args, name):  # the failure comes late: after the folder and its config exist
+        run = real(args, name)
+        seen.append((run.path / "config.json").is_file())
+        return run
+
+    monkeypatch.setattr(task, "open_run", spy)
+    assert cli([*GMF_QUICK, "--lr", "1e30", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "error: training GMF diverged in epoch 1: the loss became nan at learning rate 1e+30; "
+        "train with a lower --lr (TrainConfig.lr), e.g. a tenth of it\n"
+    )
+    assert seen == [True] and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (RuntimeError("a bug"), None),  # a bug: its traceback is shown
+        (OSError(28, "No space left on device"), None),
+        (KeyboardInterrupt(), 130),
+        (FloatingPointError("diverged"), 2),
+        ("UnknownUserError", 2),
+        ("DatasetError", 2),
+        (ValueError("bad value"), 2),
+        (SystemExit("error: a task's own exit"), None),
+    ],
+)
+def test_every_failure_after_the_folder_exists_removes_it(
+    cli, tmp_path, capsys, monkeypatch, error, status
+):
+    import graphrec.cli.stats as task
+    from graphrec.cli.common import open_run
+
+    if error == "UnknownUserError":
+        from graphrec.data.ids import UnknownUserError
+
+        error = UnknownUserError("user 7 is not in x")
+    elif error == "DatasetError":
+        from graphrec.data.movielens import DatasetError
+
+        error = DatasetError("u.data: line 3 is short")
+    out, seen = tmp_path / "run", []
+
+    def run(args):
+        run_dir = open_run(args, "stats")
+        seen.append((run_dir.path / "config.json").is_file())
+        raise error
+
+    monkeypatch.setattr(task, "run", run)
+    argv = ["--task", "stats", "--out", str(out)]
+    try:
+        if status is None:
+            with pytest.raises(type(error)):
+                cli(argv)
+        else:
+            assert cli(argv) == status
+            err = capsys.readouterr().err
+            assert err.startswith("error: ") and err.count("\n") == 1, err
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped main() instead of ending the run")
+    assert seen == [True] and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("no-json", "model/model.json is not valid JSON"),
+        ("no-class", "model/model.json has no 'class': not a graphrec checkpoint"),
+        ("pickle", "model/weights.pt is not a graphrec checkpoint: it holds pickled Python"),
+        ("nan", "model/weights.pt holds NaN/inf in user_emb.weight: the checkpoint is damaged"),
+    ],
+)
+def test_a_bad_checkpoint_is_a_one_line_error(cli, synthetic, tmp_path, capsys, damage, message):
+    import torch
+
+    from graphrec.models.ncf import GMF
+
+    model = GMF(5, 7, embedding_dim=4, seed=0)
+    if damage == "nan":
+        with torch.no_grad():
+            model.user_emb.weight[0, 0] = float("nan")
+    folder = model.save(tmp_path / "old" / "model")
+    flag = tmp_path / "payload-ran"
+    if damage == "no-json":
+        (folder / "model.json").write_text('{"class": "GMF", ')
+    elif damage == "no-class":
+        (folder / "model.json").write_text('{"hparams": {}}')
+    elif damage == "pickle":
+        torch.save({"x": _RunsCode(flag)}, folder / "weights.pt")
+    argv = ["--task", "explain", "--run", str(tmp_path / "old"), "--out", str(tmp_path / "run")]
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path}/old/") and message in err and err.count("\n") == 1
+    assert "weights_only" not in err and not flag.exists()
+    assert synthetic == [] and not (tmp_path / "run").exists()
+
+
+class _RunsCode:
+    def __init__(self, flag) -> None:
+        self.flag = str(flag)
+
+    def __reduce__(self):
+        return (open, (self.flag, "w"))
+
+
+def test_sigterm_ends_a_real_run_like_ctrl_c(tmp_path):
+    """A GMF run on the small fixture that would train for ever, sent SIGTERM once its folder
+    and config.json exist: before, it died leaving a folder that held only config.json."""
+    import signal
+    import time
+
+    raw = _bigger_fixture(tmp_path / "raw")
+    out = tmp_path / "run"
+    argv = [
+        sys.executable,
+        str(ROOT / "experiments/run.py"),
+        *("--task gmf --epochs 1000000 --patience 0 --batch-size 64 --quiet".split()),
+        *("--source local --no-verify --threads 1".split()),
+        *("--raw-dir", str(raw), "--data-dir", str(tmp_path / "d"), "--out", str(out)),
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "config.json").is_file():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err == f"error: interrupted by SIGTERM; removed the unfinished run folder {out}\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_ends_a_run_the_same_way(cli, tmp_path, capsys, monkeypatch, name):
+    import os
+    import signal
+    import time
+
+    import graphrec.cli.stats as task
+    from graphrec.cli.common import open_run
+
+    sig = getattr(signal, name)
+
+    def unhandled(signum, frame):  # main() did not take the signal over: fail, do not die
+        raise AssertionError(f"{name} reached the default handler")
+
+    before = signal.signal(sig, unhandled)
+    out, seen = tmp_path / "run", []
+
+    def run(args):
+        run_dir = open_run(args, "stats")
+        seen.append((run_dir.path / "config.json").is_file())
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("the signal did not end the run")
+
+    monkeypatch.setattr(task, "run", run)
+    try:
+        assert cli(["--task", "stats", "--out", str(out)]) == 128 + sig
+    finally:
+        assert signal.signal(sig, before) is unhandled  # main() put the handler back
+    assert capsys.readouterr().err == (
+        f"error: interrupted by {name}; removed the unfinished run folder {out}\n"
+    )
+    assert seen == [True] and not out.exists()

@@ -60,6 +60,64 @@ class TestNeuMFContract(ContractTests):
         return _fit_checkerboard(model, split, 1e-2, 40)
 
 
+# ---------------------------------------------------------------------------- quality
+def taste_groups(groups=4, size=40, per_user=20, own_share=0.9, seed=0):
+    """Users in ``groups`` taste groups: each rates ``per_user`` movies drawn by a global
+    Zipf popularity, ``own_share`` of the weight on its own group's movies. Popularity alone
+    gets ItemPop a sampled HR@10 of about .4 here; beating it takes the groups."""
+    import numpy as np
+    import pandas as pd
+
+    from graphrec.data.graph import build_graph
+    from graphrec.data.synthetic import synthetic_tables
+
+    rng = np.random.default_rng(seed)
+    n = groups * size
+    tables = synthetic_tables(n, n, 100, seed=seed)  # users' and movies' attribute tables
+    popularity = rng.permutation((np.arange(n) + 1.0) ** -1.0)
+    group = np.arange(n) // size
+    users, movies = [], []
+    for u in range(n):
+        w = popularity * np.where(group == group[u], own_share, 1 - own_share)
+        users += [u] * per_user
+        movies += rng.choice(n, per_user, replace=False, p=w / w.sum()).tolist()
+    tables.ratings = pd.DataFrame(
+        {
+            "user_id": np.array(users) + 1,
+            "movie_id": np.array(movies) + 1,
+            "rating": 5.0,
+            "timestamp": rng.permutation(len(users)).astype(np.int64),
+        }
+    )
+    return build_graph(tables)
+
+
+def test_gmf_beats_itempop_where_tastes_differ():
+    from graphrec.evaluate import evaluate
+    from graphrec.models.pop import ItemPop
+
+    split = temporal_split(taste_groups())
+    pop = ItemPop(split.num_users, split.num_movies).fit(split)
+    gmf = GMF(split.num_users, split.num_movies, embedding_dim=8, seed=0)
+    config = TrainConfig(
+        epochs=10,
+        batch_size=256,
+        lr=1e-2,
+        weight_decay=0.0,
+        lr_decay=1.0,
+        num_negatives=4,
+        patience=0,
+        eval_every=10,
+        progress=False,
+    )
+    gmf.fit(split, config)
+    for protocol in ("sampled", "full"):
+        base = evaluate(pop, split, "test", protocol, k=10)["hr@10"]
+        ours = evaluate(gmf, split, "test", protocol, k=10)["hr@10"]
+        assert base > 0.3, (protocol, base)  # popularity is a real baseline on this graph
+        assert ours > base + 0.08, (protocol, ours, base)
+
+
 # ---------------------------------------------------------------------------- small graph
 @pytest.fixture(scope="module")
 def small_split():
@@ -348,7 +406,10 @@ def test_cli_gmf_one_epoch_on_ml100k(tmp_path):
     assert rc == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["dataset"] == "ml-100k" and metrics["valid"]["sampled"]["users"] == 943
-    assert metrics["test"]["sampled"]["hr@10"] > 0.3  # ItemPop scores ~.40 here
+    # a floor far above random (0.10 at 1 + 99) for one epoch, not a quality claim: ItemPop
+    # scores ~.41 here and one epoch of GMF less; test_gmf_beats_itempop_where_tastes_differ
+    # checks that GMF learns what popularity cannot
+    assert metrics["test"]["sampled"]["hr@10"] > 0.3
 
 
 def test_a_checkpoint_of_an_earlier_version_is_a_clear_error(tmp_path):

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Callable
 
 from graphrec.data.graph import load_movielens
 from graphrec.data.movielens import DATASETS
 from graphrec.data.split import InteractionSplit, temporal_split
-from graphrec.runs import RunDir
+from graphrec.io import resolve_device
+from graphrec.runs import RunDir, check_k
 
 __all__ = [
+    "SEED_MAX",
     "bounded",
+    "device_option",
     "at_least",
     "positive",
     "non_negative",
@@ -21,6 +25,8 @@ __all__ = [
     "add_common_arguments",
     "load_graph",
     "make_split",
+    "check_k_options",
+    "start_run",
     "open_run",
     "log",
 ]
@@ -43,11 +49,15 @@ def bounded(
     the message (what the edge values mean, e.g. ``"0 keeps every neighbour"``).
     """
     noun = "an integer" if kind is int else "a number"
+
+    def shown(v: float) -> str:  # integers in full (a seed's limit is not 4.29497e+09)
+        return str(int(v)) if kind is int else f"{v:g}"
+
     parts = []
     if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low:g}")
+        parts.append(f"{'>' if low_open else '>='} {shown(low)}")
     if high is not None:
-        parts.append(f"{'<' if high_open else '<='} {high:g}")
+        parts.append(f"{'<' if high_open else '<='} {shown(high)}")
     need = f"must be {noun}" + (" " + " and ".join(parts) if parts else "")
     if hint:
         need += f" ({hint})"
@@ -87,6 +97,22 @@ def non_negative(hint: str = "") -> Callable[[str], int | float]:
 def fraction(hint: str = "") -> Callable[[str], int | float]:
     """argparse ``type``: a number in ``[0, 1)`` (a dropout rate)."""
     return bounded(float, 0, 1, high_open=True, hint=hint)
+
+
+#: the largest --seed: numpy's legacy seeding (np.random.seed) takes 32 bits, torch 64; within
+#: 0..2**32-1 every generator takes the seed as given, so two seeds never share a stream
+SEED_MAX = 2**32 - 1
+
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def device_option(text: str) -> str:
+    """argparse ``type`` of ``--device``: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether that
+    device exists is checked by :func:`start_run`, before any data is read)."""
+    value = text.strip().lower()
+    if not _DEVICE.match(value):
+        raise argparse.ArgumentTypeError(f"must be auto, cpu, cuda or cuda:N, got {text!r}")
+    return value
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str = "ml-100k"):
@@ -132,7 +158,18 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
         default=None,
         help="only ratings >= this are positives (default: every rating)",
     )
-    g.add_argument("--out", default=None, help="run folder (default: runs/<task>/<timestamp>/)")
+    g.add_argument(
+        "--out",
+        default=None,
+        help="run folder: a new or empty folder (default: a new runs/<task>/<timestamp>/); a "
+        "folder that holds anything is refused unless --overwrite",
+    )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let --out replace an old run folder: the old one is moved aside, deleted when "
+        "this run finishes and put back if it fails or is interrupted",
+    )
     g.add_argument(
         "--config",
         default=None,
@@ -140,8 +177,19 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
         help="replay a run: take every option from its config.json (options given here win; "
         "the run goes to a new folder unless --out is given)",
     )
-    g.add_argument("--seed", type=at_least(0), default=0, help="random seed (default: 0)")
-    g.add_argument("--device", default="auto", help="auto (default), cpu or cuda[:N]")
+    g.add_argument(
+        "--seed",
+        type=bounded(int, 0, SEED_MAX),
+        default=0,
+        help=f"random seed, 0..{SEED_MAX} (default: 0)",
+    )
+    g.add_argument(
+        "--device",
+        type=device_option,
+        default="auto",
+        help="auto (default: CUDA when torch sees one), cpu, cuda or cuda:N; checked before "
+        "any data is read, also by tasks that run on the CPU only (stats, pop)",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
     g.add_argument(
         "--progress",
@@ -169,10 +217,53 @@ def load_graph(args):
 
 
 def make_split(args, data) -> InteractionSplit:
-    return temporal_split(data, min_rating=args.min_rating)
+    """The temporal split of ``data``, with the task's K options checked against it (before
+    any training: :func:`check_k_options`)."""
+    split = temporal_split(data, min_rating=args.min_rating)
+    check_k_options(args, split)
+    return split
+
+
+def check_k_options(args, split: InteractionSplit) -> None:
+    """``--eval-k`` (the K of every HR@K / NDCG@K) must be below the candidates of every
+    evaluated user under both protocols: below 100, the sampled protocol's 1 + 99
+    (:func:`graphrec.runs.check_k`). ``--topk`` (item2vec's neighbour lists) must be below
+    the number of movies with a train rating, the only movies that can be neighbours."""
+    # explain reports no ranking metric, and its quick model validates on ratings unless
+    # --objective ranking
+    ranks = (
+        getattr(args, "task", None) != "explain" or getattr(args, "objective", None) == "ranking"
+    )
+    if hasattr(args, "eval_k") and ranks:
+        from graphrec.train import TRAIN_DEFAULTS
+
+        eval_k = args.eval_k if args.eval_k is not None else TRAIN_DEFAULTS["eval_k"]
+        check_k(split, eval_k, "--eval-k")
+    topk = getattr(args, "topk", None)
+    if topk is not None:
+        rated = int((split.train_degree() > 0).sum())
+        if topk >= rated:
+            raise ValueError(
+                f"--topk {topk} is too large: only {rated} movies have a train rating, and a "
+                f"movie's neighbours are the other ones; pass --topk {max(1, rated - 1)} or less"
+            )
+
+
+def start_run(args) -> RunDir | None:
+    """What every task checks before reading any data: the ``--device`` exists, and the run
+    folder (``--out``, else a new default one) is claimed (:class:`graphrec.runs.RunDir`;
+    raises :class:`~graphrec.runs.RunDirError` for a folder that holds another run, a file,
+    an unwritable place). :func:`open_run` then writes into it."""
+    resolve_device(getattr(args, "device", "auto"))
+    if hasattr(args, "out"):
+        args._run_dir = RunDir(args.task, args.out, overwrite=getattr(args, "overwrite", False))
+    return getattr(args, "_run_dir", None)
 
 
 def open_run(args, task: str) -> RunDir:
-    run = RunDir(task, args.out)
+    """The run folder (claimed by :func:`start_run`, or now) with ``config.json`` written."""
+    run = getattr(args, "_run_dir", None)
+    if run is None:
+        run = args._run_dir = RunDir(task, args.out, overwrite=getattr(args, "overwrite", False))
     run.write_config({k: v for k, v in vars(args).items()}, args.seed)
     return run

@@ -78,7 +78,8 @@ def add_arguments(parser) -> None:
         "--topk",
         type=at_least(1),
         default=10,
-        help="neighbours printed and written per query (default 10)",
+        help="neighbours printed and written per query (default 10; below the number of movies "
+        "with a train rating)",
     )
     parser.add_argument(
         "--no-umap", action="store_true", help="skip the UMAP maps umap.png and map.html"
@@ -138,6 +139,10 @@ def run(args) -> dict:
     titles, genres = data["movie"].title, data["movie"].genres
     raw = data["movie"].raw_id
     n, k = args.topk, cfg.eval_k
+    linked = int(has_edge.sum())
+    if n >= linked:  # --topk was checked against the rated movies; the graph may keep fewer
+        log(args, f"note: {linked} movies have an edge in the movie graph: lists of {linked - 1}")
+        n = max(0, linked - 1)
     hub = model.effective_hubness_k()
     ranking = f"CSLS (hubness K={hub})" if hub else "cosine"
     unit = model.movie_unit

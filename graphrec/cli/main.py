@@ -8,8 +8,11 @@ registry :data:`graphrec.cli.TASKS` imports a module only when its task runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 
 from graphrec.cli import TASKS
 
@@ -53,12 +56,67 @@ def replay_defaults(path: str, task: str | None) -> tuple[str, dict]:
     recorded_task = options.get("task", recorded_task)
     if task is not None and task != recorded_task:
         raise SystemExit(f"error: --config {path} is a {recorded_task!r} run, not {task!r}")
-    for key in ("task", "out", "config"):  # a replay never writes into the recorded folder
+    # a replay never writes into the recorded folder, nor replaces another one
+    for key in ("task", "out", "config", "overwrite"):
         options.pop(key, None)
     return recorded_task, options
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP arrived: the run ends the way Ctrl-C ends it (a ``BaseException``, so
+    no ``except Exception`` in a task swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: the signals that end a run like Ctrl-C: a killed job (SIGTERM), a closed terminal (SIGHUP)
+END_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+@contextlib.contextmanager
+def _signals_end_the_run():
+    """While the task runs, SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in END_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT, SIGTERM and SIGHUP (delivered afterwards) while a run folder is removed or
+    restored, so a second signal cannot leave it half done."""
+    held = {signal.SIGINT, *END_SIGNALS}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
+    """Run one task; returns the exit status.
+
+    0: done. 2: an error of the input (the data, an option, a file), printed as one line
+    ``error: ...``. 128 + N: ended by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129). Every
+    way a run ends early ends the same way: the run folder it claimed is removed (an old run
+    that ``--overwrite`` moved aside is put back) before the status is returned. Any other
+    exception is a bug in graphrec: its traceback is printed, after the same cleanup.
+    """
     argv = sys.argv[1:] if argv is None else argv
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--task")
@@ -75,20 +133,45 @@ def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
         parser.set_defaults(**{k: v for k, v in replay.items() if k in dests})
     args = parser.parse_args(argv)
     module = importlib.import_module(TASKS[args.task][0])
+    from graphrec.cli.common import start_run
     from graphrec.data.graph import UnknownMovieError, UnknownUserError
     from graphrec.data.movielens import DatasetError
-    from graphrec.runs import created_count, discard_created
+    from graphrec.runs import created_count, discard_created, finish_created
+
+    def cleanup() -> list:
+        with _signals_held():
+            return discard_created(mark)
 
     mark = created_count()
-    try:
-        module.run(args)
-    except (DatasetError, UnknownUserError, UnknownMovieError, ValueError) as exc:
-        discard_created(mark)  # no half-written run folder left behind
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BaseException:
-        discard_created(mark)
-        raise
+    with _signals_end_the_run():
+        try:
+            start_run(args)  # the device and the run folder, checked before any data is read
+            module.run(args)
+            with _signals_held():
+                finish_created(mark)
+        except (
+            DatasetError,
+            UnknownUserError,
+            UnknownMovieError,
+            ValueError,
+            FloatingPointError,
+        ) as exc:
+            cleanup()  # no half-written run folder left behind
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (Interrupted, KeyboardInterrupt) as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            removed = cleanup()
+            what = (
+                f"removed the unfinished run folder {removed[0]}"
+                if removed
+                else "no run folder was left"
+            )
+            print(f"error: interrupted by {signal.Signals(signum).name}; {what}", file=sys.stderr)
+            return 128 + int(signum)
+        except BaseException:
+            cleanup()
+            raise
     return 0
 
 

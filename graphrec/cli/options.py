@@ -159,7 +159,12 @@ TRAIN_OPTIONS: dict[str, tuple[Callable[[str], Any], str]] = {
         at_least(0, "0 never stops"),
         "validations without a better valid score before stopping; 0 never stops",
     ),
-    "eval_k": (at_least(1), "K of HR@K and NDCG@K in validation and metrics.json"),
+    "eval_k": (
+        at_least(1),
+        "K of HR@K and NDCG@K in validation and metrics.json; below every user's number of "
+        "candidates (the sampled protocol's 1 + 99: at most 99), checked against the data "
+        "before training",
+    ),
     "eval_every": (at_least(1), "validate every N epochs"),
 }
 

@@ -23,6 +23,7 @@ rebuild it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from abc import ABC, abstractmethod
@@ -34,9 +35,15 @@ from torch import Tensor, nn
 
 from graphrec.data.ids import IdMaps, UnknownMovieError, UnknownUserError
 from graphrec.data.split import csr_entries
-from graphrec.io import atomic_write, load_tensors, save_tensors
+from graphrec.io import CheckpointError, atomic_write, load_tensors, save_tensors
 
-__all__ = ["Recommender", "MODEL_REGISTRY"]
+__all__ = [
+    "Recommender",
+    "MODEL_REGISTRY",
+    "CheckpointError",
+    "CheckpointNotFoundError",
+    "CheckpointMismatchError",
+]
 
 MODEL_REGISTRY: dict[str, type[Recommender]] = {}
 
@@ -230,7 +237,11 @@ class Recommender(nn.Module, ABC):
         """Restore what :meth:`extra_state` returned."""
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``path/weights.pt`` and ``path/model.json``; returns the folder."""
+        """Write ``path/weights.pt`` and ``path/model.json``; returns the folder.
+
+        ``model.json`` holds the class, the constructor arguments, the raw-id maps (``ids``)
+        with their digest (``ids_digest``) and the digest of the train edges the model was
+        fitted on (``train_digest``), so that :meth:`load` can refuse other data."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         save_tensors(path / "weights.pt", self.state_dict())
@@ -240,20 +251,99 @@ class Recommender(nn.Module, ABC):
             "extra": self.extra_state(),
             "meta": self.meta,
             "ids": self.ids.to_json() if self.ids is not None else None,
+            "ids_digest": _ids_digest(self.ids) if self.ids is not None else None,
+            "train_digest": self._train_digest(),
         }
         with atomic_write(path / "model.json", "w") as fh:
             json.dump(spec, fh, indent=2)
         return path
 
+    def _train_digest(self) -> str | None:
+        """Digest of the train movies per user this model took from its split (None before
+        ``fit``)."""
+        if self.seen_movies.numel() == 0 and int(self.seen_ptr[-1]) == 0:
+            return None
+        return _tensor_digest(self.seen_ptr, self.seen_movies)
+
+    def check_data(self, data: Any, where: str | None = None) -> None:
+        """Raise :class:`CheckpointMismatchError` unless ``data`` is what this model was
+        trained on.
+
+        ``data``: a split (its id maps, and its train edges must match the ones the model was
+        fitted on), a graph or an :class:`~graphrec.data.ids.IdMaps` (the id maps must match:
+        same data set, same users and movies in the same node order). A model without id
+        maps is checked by its counts."""
+        from graphrec.data.split import InteractionSplit
+
+        where = where or f"this {type(self).__name__}"
+        if isinstance(data, IdMaps):
+            theirs = data
+        elif isinstance(data, InteractionSplit):
+            theirs = data.ids
+        else:
+            theirs = IdMaps.from_graph(data)
+        sizes = (
+            (theirs.num_users, theirs.num_movies)
+            if theirs is not None
+            else (data.num_users, data.num_movies)
+        )
+        mine = self.ids
+        same = sizes == (self.num_users, self.num_movies)
+        if same and mine is not None and theirs is not None:
+            same = (mine.dataset, mine.users, mine.movies) == (
+                theirs.dataset,
+                theirs.users,
+                theirs.movies,
+            )
+        if not same:
+            raise CheckpointMismatchError(
+                f"{where} was trained on {_describe(mine, self.num_users, self.num_movies)} but "
+                f"is used with {_describe(theirs, *sizes)}: use it with the data it was trained "
+                "on, or retrain it on this data"
+            )
+        if isinstance(data, InteractionSplit):
+            own = self._train_digest()
+            other = _tensor_digest(data.train_ptr, data.train_movies)
+            if own is not None and own != other:
+                raise CheckpointMismatchError(
+                    f"{where} was trained on another split of "
+                    f"{mine.dataset if mine else 'these data'}: its train edges have digest "
+                    f"{own}, this split's {other} (another --min-rating, or other ratings); use "
+                    "the split it was trained on, or retrain"
+                )
+
     @classmethod
-    def load(cls, path: str | os.PathLike, map_location: str = "cpu") -> Recommender:
-        """Rebuild a saved model (any registered class when called on ``Recommender``)."""
+    def load(
+        cls, path: str | os.PathLike, map_location: str = "cpu", data: Any = None
+    ) -> Recommender:
+        """Rebuild a saved model (any registered class when called on ``Recommender``).
+
+        Every way a folder can be wrong is a :class:`~graphrec.io.CheckpointError` naming the
+        file: no or unreadable ``model.json``, one without ``class``, a ``weights.pt`` that
+        holds pickled objects (refused, never unpickled), other tensors, or NaN/inf weights,
+        id maps that do not match their digest. ``data`` (a split, a graph or id maps): also
+        refuse a model trained on other data (:meth:`check_data`)."""
         path = Path(path)
         spec_file = path / "model.json"
         if not spec_file.is_file():
-            raise FileNotFoundError(f"{spec_file} not found: {path} is not a saved model")
-        spec = json.loads(spec_file.read_text())
-        name = spec["class"]
+            raise CheckpointNotFoundError(
+                f"{spec_file} not found: {path} is not a saved model; pass the folder a "
+                "model's save() wrote (a run's model/)"
+            )
+        try:
+            spec = json.loads(spec_file.read_text())
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise CheckpointError(
+                f"{spec_file} is not valid JSON ({exc}): the checkpoint is damaged; retrain, or "
+                "pass the folder a model's save() wrote"
+            ) from None
+        name = spec.get("class") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or not isinstance(spec.get("hparams"), dict):
+            missing = "class" if not isinstance(name, str) else "hparams"
+            raise CheckpointError(
+                f"{spec_file} has no {missing!r}: not a graphrec checkpoint (model.json names "
+                "the model class and its arguments); pass the folder a model's save() wrote"
+            )
         if name not in MODEL_REGISTRY:
             raise ValueError(
                 f"{path} holds a {name}, which is not a known model class "
@@ -270,17 +360,80 @@ class Recommender(nn.Module, ABC):
                 f"{path} holds a {name} saved with arguments this graphrec does not take "
                 f"({exc}); it was saved by an earlier version: retrain it"
             ) from None
-        state = load_tensors(path / "weights.pt", map_location)
+        weights = path / "weights.pt"
+        if not weights.is_file():
+            raise CheckpointNotFoundError(
+                f"{weights} not found: the checkpoint in {path} is incomplete; retrain"
+            )
+        state = load_tensors(weights, map_location)
+        for key, tensor in state.items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(
+                    f"{weights} holds NaN/inf in {key}: the checkpoint is damaged; retrain"
+                )
         # buffers whose size depends on data (seen lists) are resized before loading
         for key in ("seen_ptr", "seen_movies"):
             if key in state:
                 setattr(model, key, torch.empty_like(state[key]))
         model.load_extra_state(spec.get("extra", {}))
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise CheckpointError(
+                f"{weights} does not fit the {name} that {spec_file} describes ({first}): the "
+                "checkpoint is damaged; retrain"
+            ) from None
         model.meta = spec.get("meta", {})
         if spec.get("ids"):
-            model.ids = IdMaps.from_json(spec["ids"])
+            try:
+                model.ids = IdMaps.from_json(spec["ids"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CheckpointError(
+                    f"{spec_file}: its id maps cannot be read ({exc}): the checkpoint is "
+                    "damaged; retrain"
+                ) from None
+            recorded = spec.get("ids_digest")
+            if recorded is not None and recorded != _ids_digest(model.ids):
+                raise CheckpointError(
+                    f"{spec_file}: its id maps do not match their digest {recorded} (the file "
+                    "was edited or damaged); retrain"
+                )
+        if data is not None:
+            model.check_data(data, where=str(path))
         return model.eval()  # a loaded model scores; dropout must not apply
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint folder without ``model.json`` or ``weights.pt``."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A checkpoint used with data other than the data it was trained on."""
+
+
+def _digest(parts: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()[:16]
+
+
+def _ids_digest(ids: IdMaps) -> str:
+    """Digest of a graph's identity: the data set's name and its raw ids in node order."""
+    body = json.dumps([ids.dataset, ids.users, ids.movies], separators=(",", ":"), default=str)
+    return _digest([body.encode()])
+
+
+def _tensor_digest(*tensors: Tensor) -> str:
+    return _digest([t.detach().cpu().to(torch.int64).numpy().tobytes() for t in tensors])
+
+
+def _describe(ids: IdMaps | None, users: int, movies: int) -> str:
+    if ids is None:
+        return f"a graph of {users} users and {movies} movies"
+    return f"{ids.dataset} ({users} users, {movies} movies, ids {_ids_digest(ids)})"
 
 
 def _numeric(values: list[Any]) -> bool:
