@@ -191,9 +191,11 @@ def test_map_task_draws_a_finished_run(cli, raw, tmp_path, monkeypatch, capsys):
     assert "rated by user 3 (58)" in page and "top 10 for user 3 (10)" in page
 
 
-def test_map_task_errors(cli, raw, tmp_path, capsys):
+def test_map_task_errors(cli, raw, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert cli(["--task", "map", "--run", str(tmp_path / "nothing"), "--quiet"]) == 2
     assert "no saved model there" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # a map adds to a run; it claims no folder
     pop = ["--task", "pop", "--raw-dir", str(raw), "--data-dir", str(tmp_path / "d")]
     pop += ["--source", "local", "--no-verify", "--quiet", "--out", str(tmp_path / "pop")]
     assert cli(pop) == 0

@@ -249,13 +249,14 @@ def check_k_options(args, split: InteractionSplit) -> None:
             )
 
 
-def start_run(args) -> RunDir | None:
+def start_run(args, claim: bool = True) -> RunDir | None:
     """What every task checks before reading any data: the ``--device`` exists, and the run
     folder (``--out``, else a new default one) is claimed (:class:`graphrec.runs.RunDir`;
     raises :class:`~graphrec.runs.RunDirError` for a folder that holds another run, a file,
-    an unwritable place). :func:`open_run` then writes into it."""
+    an unwritable place). :func:`open_run` then writes into it. ``claim=False``: a task that
+    writes no run folder of its own (``map`` adds to a finished run's)."""
     resolve_device(getattr(args, "device", "auto"))
-    if hasattr(args, "out"):
+    if claim and hasattr(args, "out"):
         args._run_dir = RunDir(args.task, args.out, overwrite=getattr(args, "overwrite", False))
     return getattr(args, "_run_dir", None)
 

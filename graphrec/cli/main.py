@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
     mark = created_count()
     with _signals_end_the_run():
         try:
-            start_run(args)  # the device and the run folder, checked before any data is read
+            # the device and the run folder, checked before any data is read
+            start_run(args, claim=getattr(module, "RUN_FOLDER", True))
             module.run(args)
             with _signals_held():
                 finish_created(mark)

@@ -20,6 +20,7 @@ import torch
 from graphrec.cli.common import log
 
 DEFAULT_DATASET = "ml-100k"
+RUN_FOLDER = False  # writes into the finished run's folder, not a new one of its own
 
 __all__ = ["add_arguments", "run", "movie_vectors", "write_maps"]
 
