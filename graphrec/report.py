@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from graphrec.benchmark import agreement, markdown_table, summarise
+from graphrec.data.split import TIE_BREAK
 
 __all__ = [
     "BEGIN",
@@ -142,7 +143,7 @@ def build_markdown(bench: str | os.PathLike, results: str | os.PathLike) -> str:
         "### All models on one split (`--task benchmark`)",
         "",
         f"{meta.get('dataset', 'ml-100k')}, temporal leave-one-out (ties in time broken by "
-        f"file order), every rating a positive; test set, mean ± std over {len(seeds)} seeds "
+        f"{TIE_BREAK}), every rating a positive; test set, mean ± std over {len(seeds)} seeds "
         f"({', '.join(map(str, seeds))}). Each model is selected on valid NDCG@{k} (sampled) "
         "with its best weights restored. `sampled`: the held-out movie ranked against 99 "
         "movies the user never rated; `full`: against every movie except the user's train and "
