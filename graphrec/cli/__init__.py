@@ -35,6 +35,10 @@ TASKS: dict[str, tuple[str, str]] = {
         "train LightGCN (BPR) over the train edges; run folder",
     ),
     "bpr": ("graphrec.cli.bpr", "train the BPR-MF baseline; run folder"),
+    "recommend": (
+        "graphrec.cli.recommend",
+        "top K with reasons from a saved run: --user, --liked, --query",
+    ),
     "benchmark": (
         "graphrec.cli.benchmark",
         "every model x N seeds, sampled and full: benchmark.csv/.md/.png",
