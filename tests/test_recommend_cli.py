@@ -119,7 +119,7 @@ def test_similar_movies_from_a_saved_run(cli, raw, runs, tmp_path, capsys):
 
 def test_the_feature_mlp_names_features_and_takes_attributes(cli, raw, runs, tmp_path, capsys):
     assert _recommend(cli, raw, runs["features"], tmp_path / "u", "--user", "4", "--k", "3") == 0
-    assert "features: " in capsys.readouterr().out
+    assert "features (against the average train pair's " in capsys.readouterr().out
     rec = json.loads((tmp_path / "u" / "recommendations.json").read_text())
     for it in rec["items"]:
         assert len(it["features"]) == 4 and len(it["because"]) == 3

@@ -241,11 +241,12 @@ def _print_list(header: str, items: list[dict[str, Any]]) -> None:
         genres = "|".join(it["genres"]) or "-"
         print(f"  {it['rank']:2d}. {it['title']}  [{genres}]  score {it['score']:.3f}")
         if it.get("because"):
-            names = ", ".join(f"{b['title']} ({b['weight']:.2f})" for b in it["because"])
+            names = ", ".join(f"{b['title']} ({b['weight']:.3f})" for b in it["because"])
             print(f"      because you liked: {names}")
         if it.get("features"):
             feats = ", ".join(f"{name} {v:+.2f}" for name, v in it["features"].items())
-            print(f"      features: {feats}")
+            ref = it["reference_score"]
+            print(f"      features (against the average train pair's {ref:.2f}): {feats}")
         if it.get("reason"):
             print(f"      {it['reason']}")
 
@@ -357,6 +358,7 @@ def run(args) -> dict:
         ]
         if "features" in it:
             entry["features"] = {n: round(v, 4) for n, v in it["features"].items()}
+            entry["reference_score"] = round(it["reference_score"], 4)
         if popularity is not None:
             entry["reason"] = f"popular: {int(popularity[it['movie']])} train ratings"
         out.append(entry)
@@ -368,8 +370,9 @@ def run(args) -> dict:
     )
     if isinstance(model, FeatureMLP):
         record["features_are"] = (
-            "IntegratedGradients on the first layer's input from the mean train pair's "
-            "attributes with zero id embeddings, in score units (the score is a "
+            "IntegratedGradients on the first layer's input from the reference (the mean "
+            "train pair's attributes, zero id embeddings; its score is reference_score), in "
+            "score units, adding up to score - reference_score (the score is a "
             f"{'logit' if model.objective == 'ranking' else 'predicted rating'})"
         )
     record["timing"] = {

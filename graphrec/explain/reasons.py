@@ -204,8 +204,9 @@ def recommend_with_reasons(
             none, and no attributions are computed).
 
     Returns:
-        ``[{"movie", "score", "because": [(movie, weight), ...], "features": {...}}]`` in
-        movie indices, best first (``features`` only for the feature MLP).
+        ``[{"movie", "score", "because": [(movie, weight), ...], "features": {...},
+        "reference_score"}]`` in movie indices, best first (``features`` and the score of
+        their reference only for the feature MLP).
     """
     from graphrec.models.feature_mlp import FeatureMLP
 
@@ -214,9 +215,9 @@ def recommend_with_reasons(
     top, scores = model.recommend_vectors(vector, k, exclude=ex)
     top, scores = top[0].cpu(), scores[0].cpu()
     idx, weights = because(model, top, profile, num_because, disliked)
-    feats = None
+    table = None
     if features and isinstance(model, FeatureMLP):
-        feats = feature_reasons(model, vector[0], top, num_features)
+        table = attribution_table(model, vector[0], top)
     out = []
     for r in range(top.numel()):
         item: dict[str, Any] = {
@@ -227,7 +228,8 @@ def recommend_with_reasons(
                 for i, w in zip(idx[r].tolist(), weights[r].tolist(), strict=True)
             ],
         }
-        if feats is not None:
-            item["features"] = feats[r]
+        if table is not None:
+            item["features"] = dict(list(table[r]["variables"].items())[:num_features])
+            item["reference_score"] = table[r]["reference_score"]
         out.append(item)
     return out
