@@ -410,8 +410,10 @@ class Recommender(nn.Module, ABC):
         ``bpr`` (pairwise): the mean of :math:`-\log\sigma(z_i - z_j)` over the same draws,
         plus each (liked, disliked) pair. Both add ``reg`` :math:`\lVert v\rVert^2`
         (default: :meth:`fold_in_reg`, the weight training puts on a user vector). Adam
-        for ``steps`` full-batch steps from ``init``; the negatives come from a generator
-        seeded by ``seed``, so the same call gives the same vectors.
+        for ``steps`` full-batch steps from ``init``. Each new user draws its negatives from
+        its own generator seeded by ``seed``, and its loss and Adam's update touch its vector
+        alone, so a profile gets the same vector whether it is folded in alone or with others
+        (up to floating-point summation order), and the same call gives the same vectors.
 
         Args:
             liked, disliked: one index tensor per new user (``B`` users).
@@ -454,7 +456,8 @@ class Recommender(nn.Module, ABC):
             if opts["reg"] is None
             else torch.full_like(per_user, float(opts["reg"]))
         )
-        gen = torch.Generator().manual_seed(seed)
+        gens = [torch.Generator().manual_seed(seed) for _ in range(b)]
+        draws = (counts * k).tolist()
         param = init.clone().requires_grad_(True)
         keep = None if free is None else free.to(dev).view(1, -1)
         opt = torch.optim.Adam([param], lr=opts["lr"])
@@ -469,7 +472,9 @@ class Recommender(nn.Module, ABC):
             pair_pos = torch.repeat_interleave(starts[rows_dis], reps) + offset
         for _ in range(int(opts["steps"])):
             vec = param if keep is None else torch.where(keep, param, init)
-            neg = torch.randint(m, (pos.numel() * k,), generator=gen).to(dev)
+            neg = torch.cat(
+                [torch.randint(m, (n,), generator=g) for g, n in zip(gens, draws, strict=True)]
+            ).to(dev)
             rows_neg = rows_pos.repeat_interleave(k)
             hit = torch.searchsorted(liked_keys, rows_neg * m + neg)
             taken = liked_keys[hit.clamp(max=max(liked_keys.numel() - 1, 0))] == rows_neg * m + neg
