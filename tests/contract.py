@@ -59,6 +59,8 @@ class ContractTests:
     block_size = 8
     #: share of users whose top-2 must be exactly their two held-out movies
     known_answer_min = 1.0
+    #: share of users whose folded-in copy must get their top 2 (default: known_answer_min)
+    fold_in_min: float | None = None
 
     def make_model(self, split):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -155,3 +157,57 @@ class ContractTests:
         )
         raw_users = split.ids.users
         assert torch.equal(again.recommend(raw_users, k=3)[0], model.recommend(raw_users, k=3)[0])
+
+    # ------------------------------------------------------------------ users as vectors
+    def test_user_vectors_score_as_score_all(self, model, split):
+        users = torch.arange(split.num_users)
+        rows, movies = torch.tensor([0, 1, 2]), torch.tensor([2, 0, split.num_movies - 1])
+        with torch.no_grad():
+            vectors = model.user_vectors(users)
+            assert vectors.dim() == 2 and vectors.size(0) == split.num_users
+            torch.testing.assert_close(
+                model.score_user_vectors(vectors), model.score_all(users), rtol=1e-4, atol=1e-5
+            )
+            torch.testing.assert_close(
+                model.score_vector_pairs(vectors, rows, movies),
+                model.score(rows, movies),
+                rtol=1e-4,
+                atol=1e-5,
+            )
+
+    @pytest.mark.usefixtures("one_thread")  # many small steps: threads only wait on each other
+    def test_a_folded_in_copy_of_a_user_gets_that_users_recommendations(self, model, split):
+        """Each user's train movies folded in as a new user (weights frozen) give the same
+        top 2 as the trained user: its two held-out movies."""
+        users = torch.arange(split.num_users)
+        profiles = [
+            split.train_movies[split.train_ptr[u] : split.train_ptr[u + 1]] for u in users.tolist()
+        ]
+        vectors = model.fold_in(profiles)
+        assert vectors.shape == model.user_vectors(users).shape
+        folded, _ = model.recommend_vectors(vectors, k=2, exclude=profiles)
+        trained, _ = model.recommend_indices(users, k=2)
+        same = [set(a) == set(b) for a, b in zip(folded.tolist(), trained.tolist(), strict=True)]
+        least = self.known_answer_min if self.fold_in_min is None else self.fold_in_min
+        assert sum(same) / len(same) >= least, f"{sum(same)}/{len(same)} same"
+        # the same call gives the same vectors (seeded), and a profile folded in alone gets
+        # the vector it gets among others
+        again = model.fold_in(profiles[:3])
+        torch.testing.assert_close(again, model.fold_in(profiles[:3]))
+        alone = model.fold_in(profiles[2])
+        torch.testing.assert_close(alone[0], vectors[2], rtol=1e-4, atol=1e-4)
+
+    def test_item_vectors_put_a_block_together(self, model, split):
+        """Movies of one checkerboard block are nearer each other in the model's item space
+        than movies of other blocks (the reasons and similar-movie queries rest on this)."""
+        try:
+            vectors = model.item_vectors()
+        except NotImplementedError:
+            pytest.skip(f"{type(model).__name__} has no item space")
+        assert vectors.shape[0] == split.num_movies and torch.isfinite(vectors).all()
+        unit = torch.nn.functional.normalize(vectors.float(), dim=1)
+        cos = unit @ unit.T
+        block = torch.arange(split.num_movies) // self.block_size
+        same = block.view(-1, 1) == block.view(1, -1)
+        off_diagonal = ~torch.eye(split.num_movies, dtype=torch.bool)
+        assert cos[same & off_diagonal].mean() > cos[~same].mean() + 0.2

@@ -12,6 +12,11 @@ BCE = {"batch_size": 128, "lr": 0.01}  # AttentionNCF.fit_objective is "bce"
 
 
 class TestAttentionNCFContract(ContractTests):
+    # its score depends on the pair through attention, and a new user vector found with the
+    # rest frozen recovers 31 of the 32 users' top 2 here (on ML-100K it is the model that
+    # loses most to fold-in, docs/results.md)
+    fold_in_min = 0.9
+
     def make_model(self, split):
         model = AttentionNCF(
             split.num_users, split.num_movies, embedding_dim=16, num_chunks=2, hidden=(32, 16)

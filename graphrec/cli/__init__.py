@@ -39,6 +39,10 @@ TASKS: dict[str, tuple[str, str]] = {
         "graphrec.cli.map",
         "interactive map.html of a finished run's movie embeddings (--run DIR [--user ID])",
     ),
+    "recommend": (
+        "graphrec.cli.recommend",
+        "top K with reasons from a saved run: --user, --liked, --query",
+    ),
     "benchmark": (
         "graphrec.cli.benchmark",
         "every model x N seeds, sampled and full: benchmark.csv/.md/.png",

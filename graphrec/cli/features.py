@@ -64,7 +64,7 @@ def add_arguments(parser) -> None:
         help="raw user id (default: the user of the first test edge)",
     )
     parser.add_argument(
-        "--movie", default=None, help="raw movie id or exact title (default: the user's test movie)"
+        "--movie", default=None, help="raw movie id or title (default: the user's test movie)"
     )
     parser.add_argument(
         "--methods",

@@ -27,6 +27,7 @@ import torch
 from graphrec.cli.common import at_least, load_graph, log, make_split, open_run
 from graphrec.cli.training import add_model_task_arguments, build_from_args, record_resolved
 from graphrec.data.graph import UnknownMovieError, movie_index
+from graphrec.data.ids import IdMaps
 from graphrec.io import atomic_write
 from graphrec.models.item2vec import Item2Vec
 from graphrec.runs import evaluate_all
@@ -92,11 +93,10 @@ def add_arguments(parser) -> None:
 
 
 def resolve_queries(data, queries: list[str]) -> list[int]:
-    """Movie indices of the queries; unknown or ambiguous titles raise with suggestions."""
-    out = []
-    for q in queries:
-        out.append(movie_index(data, q))
-    return out
+    """Movie indices of the queries (titles as people type them, see
+    :meth:`graphrec.data.ids.IdMaps.movie_index`); every unknown or ambiguous title of the
+    command is refused at once, each with its suggestions."""
+    return IdMaps.from_graph(data).movie_indices(queries)
 
 
 def run(args) -> dict:

@@ -117,12 +117,18 @@ class AttentionNCF(Recommender):
 
     def tokens(self, users: Tensor, movies: Tensor) -> Tensor:
         """[B, T, d_k] user chunks then movie chunks."""
-        u = self.user_emb(users).view(-1, self.num_chunks, self.head_dim)
-        m = self.movie_emb(movies).view(-1, self.num_chunks, self.head_dim)
+        return self._tokens(self.user_emb(users), self.movie_emb(movies))
+
+    def _tokens(self, u: Tensor, m: Tensor) -> Tensor:
+        """[B, T, d_k] tokens of user and movie vectors [B, d]."""
+        u = u.view(-1, self.num_chunks, self.head_dim)
+        m = m.view(-1, self.num_chunks, self.head_dim)
         return torch.cat([u, m], 1)
 
     def _attend(self, users: Tensor, movies: Tensor) -> tuple[Tensor, Tensor]:
-        x = self.tokens(users, movies)
+        return self._attend_tokens(self.tokens(users, movies))
+
+    def _attend_tokens(self, x: Tensor) -> tuple[Tensor, Tensor]:
         q, k, v = self.query(x), self.key(x), self.value(x)
         weights = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(self.head_dim), dim=-1)
         h = weights @ v
@@ -166,6 +172,32 @@ class AttentionNCF(Recommender):
         if not rows:
             return torch.empty(0, self.num_movies, device=users.device)
         return torch.cat(rows)
+
+    # ------------------------------------------------------------------ users as vectors
+    def user_vectors(self, users: Tensor) -> Tensor:
+        r"""[B, d] the user embeddings :math:`\mathbf{p}_u`."""
+        return self.user_emb.weight[self.check_users(users)]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        x = self._tokens(vectors[rows], self.movie_emb.weight.detach()[movies])
+        h, _ = self._attend_tokens(x)
+        return self.out(self.mlp(h.flatten(1))).view(-1)
+
+    def score_user_vectors(self, vectors: Tensor, chunk_pairs: int = 1 << 18) -> Tensor:
+        """[B, num_movies] logits for user vectors [B, d], in chunks of about ``chunk_pairs``."""
+        movies = torch.arange(self.num_movies, device=vectors.device)
+        step = max(1, chunk_pairs // self.num_movies)
+        rows = []
+        for s in range(0, vectors.size(0), step):
+            v = vectors[s : s + step]
+            index = torch.arange(v.size(0), device=v.device).repeat_interleave(self.num_movies)
+            logits = self.score_vector_pairs(v, index, movies.repeat(v.size(0)))
+            rows.append(logits.view(v.size(0), self.num_movies))
+        return torch.cat(rows) if rows else vectors.new_zeros(0, self.num_movies)
+
+    def item_vectors(self) -> Tensor:
+        r"""[num_movies, d] the movie embeddings :math:`\mathbf{q}_i`."""
+        return self.movie_emb.weight.detach().clone()
 
     def loss(self, users: Tensor, movies: Tensor, labels: Tensor) -> Tensor:
         """Binary cross-entropy with logits on a [B] batch."""

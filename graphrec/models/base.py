@@ -15,6 +15,26 @@ A model is an ``nn.Module`` over contiguous node indices (``0..num_users-1``,
 - ``save(path)`` / ``Recommender.load(path)``: a folder with ``weights.pt`` (plain tensors,
   loaded with ``weights_only=True``) and ``model.json`` (class, constructor arguments, id maps).
 
+Users as vectors, and new users folded in without retraining (every benchmark model):
+
+- ``user_vectors(users [B]) -> [B, d]``: the representation a model scores a known user by
+  (its embedding, LightGCN's propagated one, item2vec's profile, the feature MLP's
+  attributes and id embedding); ``score_user_vectors(vectors [B, d]) -> [B, num_movies]``
+  and ``score_vector_pairs(vectors [N, d], rows [P], movies [P]) -> [P]`` score any such
+  vectors, so ``score_user_vectors(user_vectors(u))`` is ``score_all(u)``;
+- ``fold_in(liked, disliked=None) -> [B, d]``: the vector of a new user who liked (and
+  disliked) these movies, with every weight of the model frozen. By default the model's own
+  training objective (``bce`` or ``bpr``, seeded sampled negatives) is minimised over the
+  new vector alone (:attr:`Recommender.fold_in_defaults`); item2vec and ItemPop have closed
+  forms, the feature MLP also takes the new user's attributes. ``can_fold_in()`` says whether
+  a class folds in; :func:`fold_in_models` names those that do; :class:`FoldInError` is the
+  refusal;
+- ``item_vectors() -> [num_movies, d]``: each movie in the model's item space, the vectors
+  whose cosine is the model's movie similarity ("because you liked ..." reasons,
+  similar-movie queries of any embedding model, maps of the catalogue). ItemPop has none;
+- ``known_movies() -> [num_movies] bool``: the movies whose vectors were trained (at least
+  one train positive; item2vec: an edge in its movie graph).
+
 Constructor arguments are typed hyperparameters whose defaults are the best settings known on
 the valid stage (:mod:`graphrec.presets` holds the per-data-set exceptions); ``seed`` seeds the
 initial weights. A subclass records its arguments in ``self.hparams`` so that ``load`` can
@@ -31,6 +51,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphrec.data.ids import IdMaps, UnknownMovieError, UnknownUserError
@@ -43,9 +64,20 @@ __all__ = [
     "CheckpointError",
     "CheckpointNotFoundError",
     "CheckpointMismatchError",
+    "FoldInError",
+    "fold_in_models",
 ]
 
 MODEL_REGISTRY: dict[str, type[Recommender]] = {}
+
+
+class FoldInError(ValueError):
+    """A model that cannot fold in a new user, or a profile it cannot fold in."""
+
+
+def fold_in_models() -> list[str]:
+    """Names of the registered model classes that fold in new users."""
+    return sorted(name for name, klass in MODEL_REGISTRY.items() if klass.can_fold_in())
 
 
 class Recommender(nn.Module, ABC):
@@ -225,6 +257,285 @@ class Recommender(nn.Module, ABC):
                 )
             rows, cols = csr_entries(self.seen_ptr, self.seen_movies, users)
             scores[rows, cols] = float("-inf")
+        top = torch.topk(scores, k, dim=1)
+        return top.indices, top.values
+
+    # ------------------------------------------------------------------ users as vectors
+    #: settings of the default :meth:`fold_in` (the model's objective over one new vector):
+    #: Adam ``steps`` and ``lr``; ``reg``: the L2 weight on the vector (``None``: the one
+    #: training puts on a user vector, see :meth:`fold_in_reg`); ``num_negatives`` per liked
+    #: movie each step (``None``: the model's training ``num_negatives``)
+    fold_in_defaults: ClassVar[dict[str, Any]] = {
+        "steps": 150,
+        "lr": 0.05,
+        "reg": None,
+        "num_negatives": None,
+    }
+
+    def user_vectors(self, users: Tensor | int | list[int]) -> Tensor:
+        """[B, d] the vectors the model scores known users (node indices) by; what
+        :meth:`fold_in` returns for a new user. Models that fold in override it."""
+        raise NotImplementedError(f"{type(self).__name__} does not score users as vectors")
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        """[P] scores of (``vectors[rows[p]]``, ``movies[p]``) for user vectors [N, d] (no
+        index checks; differentiable in ``vectors``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not score users as vectors")
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        """[B, num_movies] scores of every movie for user vectors [B, d] (as :meth:`score_all`
+        for known users; default: via :meth:`score_vector_pairs`)."""
+        b = vectors.size(0)
+        rows = torch.arange(b, device=vectors.device).repeat_interleave(self.num_movies)
+        movies = torch.arange(self.num_movies, device=vectors.device).repeat(b)
+        return self.score_vector_pairs(vectors, rows, movies).view(b, self.num_movies)
+
+    def item_vectors(self) -> Tensor:
+        """[num_movies, d] each movie in the model's item space: the vectors whose cosine is
+        the model's movie similarity (recommendation reasons, similar-movie queries, maps).
+        Models with an item space override it."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no item vectors (no movie embedding to compare)"
+        )
+
+    def known_movies(self) -> Tensor:
+        """[num_movies] bool: movies with at least one train positive (trained vectors)."""
+        known = torch.zeros(self.num_movies, dtype=torch.bool, device=self.seen_movies.device)
+        known[self.seen_movies] = True
+        return known
+
+    @classmethod
+    def can_fold_in(cls) -> bool:
+        """Whether :meth:`fold_in` works for this class (it scores users as vectors)."""
+        return cls.user_vectors is not Recommender.user_vectors
+
+    def fold_in(self, liked: Any, disliked: Any = None, **options: Any) -> Tensor:
+        """[B, d] vectors of new users from the movies they liked, every weight frozen.
+
+        Args:
+            liked: movie node indices one new user liked (a 1-D tensor or list: ``B = 1``),
+                or a list of such lists, one per new user.
+            disliked: movies each new user disliked, in the same form (or None): they are
+                pushed down (explicit negatives) as well as never recommended.
+            options: override :attr:`fold_in_defaults` (``steps``, ``lr``, ``reg``,
+                ``num_negatives``) or ``seed`` (default 0) of the default method; the feature
+                MLP also takes ``user_features``.
+
+        Returns:
+            vectors for :meth:`score_user_vectors` (``recommend_vectors`` ranks them).
+
+        Raises:
+            FoldInError: the class cannot fold in (the message names those that can), or a
+                profile is empty or likes and dislikes the same movie.
+        """
+        if not self.can_fold_in():
+            raise FoldInError(
+                f"{type(self).__name__} cannot fold in a new user; models that can: "
+                f"{', '.join(fold_in_models())}"
+            )
+        like = self._profiles(liked)
+        dislike = self._profiles(disliked) if disliked is not None else [self._empty()] * len(like)
+        if len(dislike) != len(like):
+            raise FoldInError(f"{len(like)} liked profiles but {len(dislike)} disliked ones")
+        for b, (pos, neg) in enumerate(zip(like, dislike, strict=True)):
+            if pos.numel() == 0 and not self._folds_in_without_movies(options):
+                raise FoldInError(f"new user {b} likes no movie: nothing to fold in")
+            both = set(pos.tolist()) & set(neg.tolist())
+            if both:
+                raise FoldInError(
+                    f"new user {b} both likes and dislikes movie index {min(both)}: keep it in "
+                    "one of the two lists"
+                )
+        was_training = self.training
+        self.eval()
+        try:
+            return self._fold_in(like, dislike, **options).detach()
+        finally:
+            self.train(was_training)
+
+    def _empty(self) -> Tensor:
+        return torch.zeros(0, dtype=torch.long, device=self.device)
+
+    def _profiles(self, movies: Any) -> list[Tensor]:
+        """One sorted, duplicate-free 1-D index tensor per user, checked against the model."""
+        if isinstance(movies, Tensor):
+            groups = [movies] if movies.dim() <= 1 else list(movies)
+        else:
+            movies = list(movies)
+            flat = all(
+                not isinstance(m, (list, tuple, Tensor)) or (isinstance(m, Tensor) and m.dim() == 0)
+                for m in movies
+            )
+            groups = [movies] if flat else movies
+        return [torch.unique(self.check_movies(g)) for g in groups]
+
+    def _folds_in_without_movies(self, options: dict[str, Any]) -> bool:
+        return False
+
+    def _fold_in(self, liked: list[Tensor], disliked: list[Tensor], **options: Any) -> Tensor:
+        """The default fold-in: the training objective over new vectors (see :meth:`fold_in`)."""
+        init = self.user_vectors(torch.arange(self.num_users)).detach().mean(0)
+        return self.fold_in_by_objective(liked, disliked, init.expand(len(liked), -1), **options)
+
+    def fold_in_reg(self, counts: Tensor) -> Tensor:
+        r"""[B] the L2 weight on each new vector, against the mean of its objective over its
+        ``counts`` [B] liked movies: the weight training puts on a user vector.
+
+        ``bpr`` models with a ``reg`` (:math:`\lambda`, on each triple's embeddings):
+        :math:`\lambda / 2`, as each triple of the user carries. ``bce`` models trained with
+        Adam weight decay :math:`w` (``training_defaults()``): an epoch of ``N = (1 + k) E``
+        examples adds :math:`N w / 2 \lVert p_u\rVert^2` against the *sum* of the user's
+        losses, so :math:`N w / (2 n_u)` against their mean over its :math:`n_u` positives
+        (``E``: the train positives the model was fitted on). Without either: 0.
+        """
+        counts = counts.clamp(min=1).float()
+        if self.fit_objective == "bpr":
+            return torch.full_like(counts, float(getattr(self, "reg", 0.0)) / 2)
+        defaults = self.training_defaults()
+        wd = float(defaults.get("weight_decay") or 0.0)
+        k = int(defaults.get("num_negatives") or 4)
+        examples = (1 + k) * int(self.seen_movies.numel())
+        return examples * wd / (2 * counts)
+
+    def fold_in_by_objective(
+        self,
+        liked: list[Tensor],
+        disliked: list[Tensor],
+        init: Tensor,
+        free: Tensor | None = None,
+        *,
+        steps: int | None = None,
+        lr: float | None = None,
+        reg: float | None = None,
+        num_negatives: int | None = None,
+        seed: int = 0,
+    ) -> Tensor:
+        r"""Minimise the model's training objective over new user vectors alone.
+
+        ``bce`` (pointwise): per new user, the mean over its liked movies of
+        :math:`\mathrm{softplus}(-z_i) + \sum_{j} \mathrm{softplus}(z_j)` over
+        ``num_negatives`` uniform negatives per liked movie (redrawn every step; a draw that
+        hits a liked movie is dropped), plus :math:`\mathrm{softplus}(z_d)` per disliked movie.
+        ``bpr`` (pairwise): the mean of :math:`-\log\sigma(z_i - z_j)` over the same draws,
+        plus each (liked, disliked) pair. Both add ``reg`` :math:`\lVert v\rVert^2`
+        (default: :meth:`fold_in_reg`, the weight training puts on a user vector). Adam
+        for ``steps`` full-batch steps from ``init``. Each new user draws its negatives from
+        its own generator seeded by ``seed``, and its loss and Adam's update touch its vector
+        alone, so a profile gets the same vector whether it is folded in alone or with others
+        (up to floating-point summation order), and the same call gives the same vectors.
+
+        Args:
+            liked, disliked: one index tensor per new user (``B`` users).
+            init: [B, d] starting vectors.
+            free: [d] bool, the entries that are optimised (default: all); the others keep
+                ``init`` (the feature MLP's attributes).
+
+        Returns:
+            [B, d] the new vectors.
+        """
+        opts = {**self.fold_in_defaults}
+        for key, value in (("steps", steps), ("lr", lr), ("reg", reg)):
+            if value is not None:
+                opts[key] = value
+        k = (
+            num_negatives
+            or opts.get("num_negatives")
+            or self.training_defaults().get("num_negatives", 4)
+        )
+        objective = self.fit_objective
+        if objective not in ("bce", "bpr"):
+            raise FoldInError(
+                f"this {type(self).__name__} was trained with the {objective!r} objective; "
+                "fold-in needs a ranking model (bce or bpr)"
+            )
+        dev, m = self.device, self.num_movies
+        init = init.detach().to(dev).float()
+        b = init.size(0)
+        counts = torch.tensor([p.numel() for p in liked], device=dev)
+        rows_pos = torch.repeat_interleave(torch.arange(b, device=dev), counts)
+        pos = torch.cat(liked).to(dev) if liked else self._empty()
+        rows_dis = torch.repeat_interleave(
+            torch.arange(b, device=dev), torch.tensor([d.numel() for d in disliked], device=dev)
+        )
+        dis = torch.cat(disliked).to(dev) if disliked else self._empty()
+        liked_keys = torch.sort(rows_pos * m + pos).values
+        per_user = counts.clamp(min=1).float()
+        l2 = (
+            self.fold_in_reg(counts)
+            if opts["reg"] is None
+            else torch.full_like(per_user, float(opts["reg"]))
+        )
+        gens = [torch.Generator().manual_seed(seed) for _ in range(b)]
+        draws = (counts * k).tolist()
+        param = init.clone().requires_grad_(True)
+        keep = None if free is None else free.to(dev).view(1, -1)
+        opt = torch.optim.Adam([param], lr=opts["lr"])
+        # each (liked, disliked) pair of a user, for the pairwise objective
+        if objective == "bpr" and dis.numel():
+            starts = torch.cumsum(counts, 0) - counts
+            reps = counts[rows_dis]
+            pair_dis = torch.repeat_interleave(torch.arange(dis.numel(), device=dev), reps)
+            offset = torch.arange(int(reps.sum()), device=dev) - torch.repeat_interleave(
+                torch.cumsum(reps, 0) - reps, reps
+            )
+            pair_pos = torch.repeat_interleave(starts[rows_dis], reps) + offset
+        for _ in range(int(opts["steps"])):
+            vec = param if keep is None else torch.where(keep, param, init)
+            neg = torch.cat(
+                [torch.randint(m, (n,), generator=g) for g, n in zip(gens, draws, strict=True)]
+            ).to(dev)
+            rows_neg = rows_pos.repeat_interleave(k)
+            hit = torch.searchsorted(liked_keys, rows_neg * m + neg)
+            taken = liked_keys[hit.clamp(max=max(liked_keys.numel() - 1, 0))] == rows_neg * m + neg
+            weight = (~taken).float() if liked_keys.numel() else torch.ones_like(neg).float()
+            z_pos = self.score_vector_pairs(vec, rows_pos, pos)
+            z_neg = self.score_vector_pairs(vec, rows_neg, neg)
+            terms = torch.zeros(b, device=dev)
+            if objective == "bce":
+                terms = terms.index_add(0, rows_pos, F.softplus(-z_pos))
+                terms = terms.index_add(0, rows_neg, weight * F.softplus(z_neg))
+                if dis.numel():
+                    terms = terms.index_add(
+                        0, rows_dis, F.softplus(self.score_vector_pairs(vec, rows_dis, dis))
+                    )
+                loss_users = terms / per_user
+            else:
+                diff = z_pos.repeat_interleave(k) - z_neg
+                terms = terms.index_add(0, rows_neg, weight * F.softplus(-diff))
+                loss_users = terms / (per_user * k)
+                if dis.numel():
+                    z_dis = self.score_vector_pairs(vec, rows_dis, dis)
+                    pairs = F.softplus(-(z_pos[pair_pos] - z_dis[pair_dis]))
+                    extra = torch.zeros(b, device=dev).index_add(0, rows_dis[pair_dis], pairs)
+                    loss_users = loss_users + extra / torch.bincount(
+                        rows_dis[pair_dis], minlength=b
+                    ).clamp(min=1)
+            penalty = (vec if keep is None else vec * keep).pow(2).sum(1)
+            loss = (loss_users + l2 * penalty).sum()
+            (grad,) = torch.autograd.grad(loss, [param])
+            param.grad = grad
+            opt.step()
+        with torch.no_grad():
+            return param.detach() if keep is None else torch.where(keep, param, init).detach()
+
+    @torch.no_grad()
+    def recommend_vectors(
+        self, vectors: Tensor, k: int = 10, exclude: Any = None
+    ) -> tuple[Tensor, Tensor]:
+        """Top-``k`` movie indices for user vectors [B, d] (e.g. from :meth:`fold_in`):
+        ``(indices [B, k], scores [B, k])``, best first; ``exclude`` is one index list per
+        vector (its liked and disliked movies) or None."""
+        if not 1 <= k <= self.num_movies:
+            raise ValueError(f"k must be in 1..{self.num_movies}, not {k}")
+        was_training = self.training
+        self.eval()
+        try:
+            scores = self.score_user_vectors(vectors.to(self.device)).float().clone()
+        finally:
+            self.train(was_training)
+        if exclude is not None:
+            for row, movies in enumerate(self._profiles(exclude)):
+                scores[row, movies] = float("-inf")
         top = torch.topk(scores, k, dim=1)
         return top.indices, top.values
 

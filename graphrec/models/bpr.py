@@ -44,6 +44,9 @@ class BPRMF(Recommender):
     :class:`graphrec.data.PairwiseSampler`. Training defaults (:attr:`train_defaults`): 60
     epochs, batch 2048, Adam lr 5e-3, 1 negative per positive, patience 10.
 
+    A new user is folded in (:meth:`~graphrec.models.base.Recommender.fold_in`) by BPR over
+    a new :math:`\mathbf{p}_u` alone, the movie embeddings frozen.
+
     Args:
         num_users: number of users.
         num_movies: number of movies.
@@ -88,6 +91,21 @@ class BPRMF(Recommender):
     def score_all(self, users: Tensor) -> Tensor:
         """[B, num_movies] as one matrix product."""
         return self.user_emb(self.check_users(users)) @ self.movie_emb.weight.T
+
+    # ------------------------------------------------------------------ users as vectors
+    def user_vectors(self, users: Tensor) -> Tensor:
+        r"""[B, d] the user embeddings :math:`\mathbf{p}_u`."""
+        return self.user_emb.weight[self.check_users(users)]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        return (vectors[rows] * self.movie_emb.weight.detach()[movies]).sum(-1)
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        return vectors @ self.movie_emb.weight.T
+
+    def item_vectors(self) -> Tensor:
+        r"""[num_movies, d] the movie embeddings :math:`\mathbf{q}_i`."""
+        return self.movie_emb.weight.detach().clone()
 
     def bpr_loss(self, users: Tensor, positives: Tensor, negatives: Tensor) -> Tensor:
         """BPR loss of a batch of triples ([B] each) with L2 on the batch's embeddings."""

@@ -24,7 +24,9 @@ Both go through the one loop of :mod:`graphrec.train` (``model.fit(split)``): th
 
 Either way the model obeys the recommender contract (``score``, ``score_all``,
 ``recommend``, ``save``/``load``), so it is evaluated under the ``sampled`` and ``full``
-protocols like every other model.
+protocols like every other model. A new user folds in from its attributes
+(:meth:`FeatureMLP.user_features`) and, with ``use_ids``, liked movies, which set a new id
+embedding by the ranking objective (:meth:`~graphrec.models.base.Recommender.fold_in`).
 
 **Built for attribution.** The feature tables are buffers (saved with the weights), and
 ``forward(x [B, F_u + F_m], users [B], movies [B])`` is a plain differentiable function of
@@ -257,6 +259,106 @@ class FeatureMLP(Recommender):
             a = self._user_part(users[s : s + step]) @ w[:, : self.in_user].T + self.first.bias
             blocks.append(self.out(self.rest(a.unsqueeze(1) + c.unsqueeze(0))).squeeze(-1))
         return torch.cat(blocks)
+
+    # ------------------------------------------------------------------ users as vectors
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, F_u + d] the users' attributes and id embeddings, :math:`[x_u; p_u]`."""
+        return self._user_part(self.check_users(users))
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        movie = self._movie_part().detach()[movies]
+        return self.out(self.rest(self.first(torch.cat([vectors[rows], movie], -1)))).squeeze(-1)
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        """[B, num_movies] scores for user vectors [B, F_u + d] (as :meth:`score_all`)."""
+        w = self.first.weight
+        c = self._movie_part() @ w[:, self.in_user :].T
+        step = max(1, _SCORE_ALL_CHUNK // (self.num_movies * max(self.hparams["layers"])))
+        blocks = []
+        for s in range(0, vectors.size(0), step):
+            a = vectors[s : s + step] @ w[:, : self.in_user].T + self.first.bias
+            blocks.append(self.out(self.rest(a.unsqueeze(1) + c.unsqueeze(0))).squeeze(-1))
+        return torch.cat(blocks) if blocks else vectors.new_zeros(0, self.num_movies)
+
+    def item_vectors(self) -> Tensor:
+        """[num_movies, h_1] each movie's part of the first layer,
+        :math:`W_{movie} [x_i; q_i]`: the movie as the network first sees it."""
+        return (self._movie_part() @ self.first.weight[:, self.in_user :].T).detach()
+
+    def user_features(self, values: dict[str, Any] | None = None) -> tuple[Tensor, dict]:
+        """[F_u] the attribute row of a new user, and what each variable was set to.
+
+        Args:
+            values: ``{variable: value}``: a continuous column (``age``) as the value the
+                graph stores (ages are scaled to [0, 1] over the data set's range), a one-hot
+                block (``gender``, ``occupation``, ``zip_region``) as its category (``F``,
+                ``student``). A variable not given takes the mean over the known users (the
+                average user), as the explanations' reference does.
+
+        Returns:
+            ``(row [F_u], {variable: value or "average"})``.
+
+        Raises:
+            FoldInError: an unknown variable or category (the known ones are named).
+        """
+        from graphrec.models.base import FoldInError
+
+        names = self.hparams["user_feature_names"]
+        row = self.user_x.float().mean(0).clone()
+        prefixes = list(dict.fromkeys(n.split("=", 1)[0] for n in names))
+        given = dict(values or {})
+        unknown = sorted(set(given) - set(prefixes))
+        if unknown:
+            raise FoldInError(
+                f"this FeatureMLP has no user attribute {unknown[0]!r}; it has: "
+                f"{', '.join(prefixes) or 'none'}"
+            )
+        used: dict[str, Any] = {}
+        for prefix in prefixes:
+            cols = [j for j, n in enumerate(names) if n.split("=", 1)[0] == prefix]
+            if prefix not in given:
+                used[prefix] = "average"
+                continue
+            value = given[prefix]
+            if len(cols) == 1 and "=" not in names[cols[0]]:
+                row[cols[0]] = float(value)
+                used[prefix] = float(value)
+                continue
+            cats = {names[j].split("=", 1)[1].lower(): j for j in cols}
+            j = cats.get(str(value).strip().lower())
+            if j is None:
+                known = ", ".join(names[c].split("=", 1)[1] for c in cols)
+                raise FoldInError(f"{prefix} {value!r} is not one of this data set's: {known}")
+            row[cols] = 0.0
+            row[j] = 1.0
+            used[prefix] = names[j].split("=", 1)[1]
+        return row, used
+
+    def _folds_in_without_movies(self, options: dict[str, Any]) -> bool:
+        return True  # attributes alone (or the average user's) make a new user
+
+    def _fold_in(self, liked, disliked, user_features: Tensor | None = None, **options) -> Tensor:
+        """A new user from attributes and liked movies: ``user_features`` [B, F_u] (or [F_u];
+        default: the average user's, see :meth:`user_features`) with the id embedding at
+        zero, the model's "no id"; liked (and disliked) movies then set the id embedding by the
+        ranking objective, attributes and every weight frozen."""
+        from graphrec.models.base import FoldInError
+
+        b = len(liked)
+        x = self.user_features()[0] if user_features is None else torch.as_tensor(user_features)
+        x = x.float().to(self.device).view(-1, self.num_user_features).expand(b, -1)
+        d = self.hparams["embedding_dim"]
+        init = torch.cat([x, torch.zeros(b, d, device=self.device)], 1)
+        if not any(p.numel() or n.numel() for p, n in zip(liked, disliked, strict=True)):
+            return init
+        if not self.use_ids:
+            raise FoldInError(
+                "this FeatureMLP has no user id embedding (use_ids=False): it folds in from "
+                "attributes alone, not from liked movies"
+            )
+        free = torch.zeros(init.size(1), dtype=torch.bool)
+        free[self.num_user_features :] = True
+        return self.fold_in_by_objective(liked, disliked, init, free, **options)
 
     # ------------------------------------------------------------------ training
     def loss(self, users: Tensor, movies: Tensor, labels: Tensor) -> Tensor:

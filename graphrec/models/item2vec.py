@@ -440,7 +440,10 @@ class Item2Vec(Recommender):
         \hat{y}_{u,i} = p_u^\top \mathrm{norm}(e_i)
 
     Movies without an edge in the movie graph keep untrained vectors and are never returned by
-    :meth:`similar_items`. Skip-gram trains for a fixed number of epochs (no validation).
+    :meth:`similar_items`. A new user folds in in closed form, its profile made from the movies
+    it liked exactly as a known user's (:meth:`~graphrec.models.base.Recommender.fold_in`; the
+    unit vectors of disliked movies are subtracted). Skip-gram trains for a fixed number of
+    epochs (no validation).
 
     Args:
         num_users: number of users.
@@ -655,6 +658,34 @@ class Item2Vec(Recommender):
 
     def score_all(self, users: Tensor) -> Tensor:
         return self.user_profile[self.check_users(users)] @ self.movie_unit.T
+
+    # ------------------------------------------------------------------ users as vectors
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, d] the users' profiles :math:`p_u` (unit length)."""
+        return self.user_profile[self.check_users(users)]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        return (vectors[rows] * self.movie_unit[movies]).sum(-1)
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        return vectors @ self.movie_unit.T
+
+    def item_vectors(self) -> Tensor:
+        """[num_movies, d] the movie vectors (skip-gram's input vectors)."""
+        return self.embeddings()
+
+    def known_movies(self) -> Tensor:
+        """[num_movies] bool: movies with an edge in the movie graph (trained vectors)."""
+        return self.has_edge.clone()
+
+    def _fold_in(self, liked, disliked, **options) -> Tensor:
+        """A new user's profile in closed form, as a known user's: the normalised sum of the
+        unit vectors of its liked movies, less those of its disliked ones."""
+        rows = [
+            self.movie_unit[pos].sum(0) - self.movie_unit[neg].sum(0)
+            for pos, neg in zip(liked, disliked, strict=True)
+        ]
+        return F.normalize(torch.stack(rows), dim=1)
 
     def effective_hubness_k(self) -> int:
         """``hubness_k``, capped to the movies with an edge (CSLS needs more than K)."""

@@ -99,6 +99,10 @@ class LightGCN(Recommender):
     ``load_state_dict``), so ``score_all`` is one matrix product. With autograd on (e.g. for
     attributions) every call propagates, so gradients reach the layer-0 embeddings.
 
+    A new user is folded in (:meth:`~graphrec.models.base.Recommender.fold_in`) by BPR over
+    a new *propagated* vector :math:`\mathbf{e}_u` against the frozen propagated movie
+    embeddings (the graph is not changed: the new user's own layers are not propagated).
+
     Args:
         num_users: number of users.
         num_movies: number of movies.
@@ -214,6 +218,28 @@ class LightGCN(Recommender):
         users = self.check_users(users)
         eu, em = self.propagate()
         return eu[users] @ em.T
+
+    # ------------------------------------------------------------------ users as vectors
+    def _frozen_movies(self) -> Tensor:
+        """[num_movies, d] propagated movie embeddings, no gradient (cached in eval mode)."""
+        with torch.no_grad():
+            return self.propagate()[1]
+
+    def user_vectors(self, users: Tensor) -> Tensor:
+        r"""[B, d] the propagated user embeddings :math:`\mathbf{e}_u`."""
+        users = self.check_users(users)
+        with torch.no_grad():
+            return self.propagate()[0][users]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        return (vectors[rows] * self._frozen_movies()[movies]).sum(-1)
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        return vectors @ self._frozen_movies().T
+
+    def item_vectors(self) -> Tensor:
+        r"""[num_movies, d] the propagated movie embeddings :math:`\mathbf{e}_i`."""
+        return self._frozen_movies().clone()
 
     def bpr_loss(self, users: Tensor, positives: Tensor, negatives: Tensor) -> Tensor:
         """BPR on propagated embeddings + L2 on the batch's layer-0 embeddings ([B] each)."""

@@ -151,6 +151,16 @@ class _NCFBase(Recommender):
         blocks = [self._score_block(users[s : s + step]) for s in range(0, len(users), step)]
         return torch.cat(blocks)
 
+    # ------------------------------------------------------------------ users as vectors
+    def _vector_block(self, vectors: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        """[B, num_movies] logits of every movie for user vectors [B, d] (matrix form)."""
+        step = max(1, _SCORE_ALL_CHUNK // (self.num_movies * self._rows_per_chunk()))
+        blocks = [self._vector_block(vectors[s : s + step]) for s in range(0, len(vectors), step)]
+        return torch.cat(blocks) if blocks else vectors.new_zeros(0, self.num_movies)
+
 
 MODEL_REGISTRY.pop("_NCFBase", None)  # a shared base, not a model to load
 
@@ -200,6 +210,22 @@ class GMF(_NCFBase):
     def _score_block(self, users: Tensor) -> Tensor:
         pu = _rows(self.user_emb, users) * self.out.weight  # [B, f]
         return pu @ self.movie_emb.weight.T + self.out.bias
+
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, f] the user embeddings :math:`p_u`."""
+        return self.user_emb.weight[self.check_users(users)]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        q = self.movie_emb.weight.detach()[movies]
+        return (vectors[rows] * q) @ self.out.weight.detach()[0] + self.out.bias.detach()
+
+    def _vector_block(self, vectors: Tensor) -> Tensor:
+        return (vectors * self.out.weight) @ self.movie_emb.weight.T + self.out.bias
+
+    def item_vectors(self) -> Tensor:
+        r"""[num_movies, f] :math:`h \odot q_i`: the movie as the score sees it
+        (:math:`z_{ui} = p_u^\top (h \odot q_i) + b`)."""
+        return (self.movie_emb.weight * self.out.weight).detach().clone()
 
 
 class MLP(_NCFBase):
@@ -267,6 +293,21 @@ class MLP(_NCFBase):
     def _score_block(self, users: Tensor) -> Tensor:
         a = self.tower.all_pairs(_rows(self.user_emb, users), self.movie_emb.weight)
         return self.out(a).squeeze(-1)
+
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, d] the user embeddings :math:`p_u`."""
+        return self.user_emb.weight[self.check_users(users)]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        a = self.tower.pairs(vectors, self.movie_emb.weight.detach(), rows, movies, drop=False)
+        return self.out(a).squeeze(-1)
+
+    def _vector_block(self, vectors: Tensor) -> Tensor:
+        return self.out(self.tower.all_pairs(vectors, self.movie_emb.weight)).squeeze(-1)
+
+    def item_vectors(self) -> Tensor:
+        """[num_movies, d] the movie embeddings :math:`q_i`."""
+        return self.movie_emb.weight.detach().clone()
 
 
 class NeuMF(_NCFBase):
@@ -354,6 +395,33 @@ class NeuMF(_NCFBase):
         gmf = (_rows(self.gmf_user, users) * w[:f]) @ self.gmf_movie.weight.T  # [B, M]
         a = self.tower.all_pairs(_rows(self.mlp_user, users), self.mlp_movie.weight)  # [B, M, L]
         return gmf + a @ w[f:] + self.out.bias
+
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, f + m] the GMF and MLP user embeddings side by side, :math:`[p^G_u; p^M_u]`."""
+        users = self.check_users(users)
+        return torch.cat([self.gmf_user.weight[users], self.mlp_user.weight[users]], dim=1)
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        f = self.hparams["embedding_dim"]
+        gmf = vectors[rows, :f] * self.gmf_movie.weight.detach()[movies]
+        mlp = self.tower.pairs(
+            vectors[:, f:], self.mlp_movie.weight.detach(), rows, movies, drop=False
+        )
+        return self.out(torch.cat([gmf, mlp], dim=-1)).squeeze(-1)
+
+    def _vector_block(self, vectors: Tensor) -> Tensor:
+        f = self.hparams["embedding_dim"]
+        w = self.out.weight[0]
+        gmf = (vectors[:, :f] * w[:f]) @ self.gmf_movie.weight.T
+        a = self.tower.all_pairs(vectors[:, f:], self.mlp_movie.weight)
+        return gmf + a @ w[f:] + self.out.bias
+
+    def item_vectors(self) -> Tensor:
+        r"""[num_movies, f + m] :math:`[h^G \odot q^G_i; q^M_i]`, each half scaled to unit
+        length so that both parts weigh the same in a cosine."""
+        f = self.hparams["embedding_dim"]
+        gmf = F.normalize(self.gmf_movie.weight * self.out.weight[0, :f], dim=1)
+        return torch.cat([gmf, F.normalize(self.mlp_movie.weight, dim=1)], 1).detach()
 
     @classmethod
     def from_pretrained(

@@ -16,6 +16,8 @@ class ItemPop(Recommender):
     .. math::
         \hat{y}_{u,i} = |\{v : (v, i) \in \mathcal{D}_{train}\}|
 
+    A new user folds in trivially: it gets the same list, less the movies it named.
+
     Args:
         num_users: number of users.
         num_movies: number of movies.
@@ -40,3 +42,19 @@ class ItemPop(Recommender):
     def score_all(self, users: Tensor) -> Tensor:
         users = self.check_users(users)
         return self.popularity.view(1, -1).expand(users.numel(), -1)
+
+    # ------------------------------------------------------------------ users as vectors
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, 0]: a user adds nothing to the scores."""
+        return torch.zeros(self.check_users(users).numel(), 0, device=self.popularity.device)
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        return self.popularity[movies]
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        return self.popularity.view(1, -1).expand(vectors.size(0), -1)
+
+    def _fold_in(self, liked, disliked, **options) -> Tensor:
+        """A new user is every user: [B, 0] (its liked and disliked movies are only left out
+        of its list)."""
+        return torch.zeros(len(liked), 0, device=self.popularity.device)
