@@ -189,6 +189,10 @@ def test_map_task_draws_a_finished_run(cli, raw, tmp_path, monkeypatch, capsys):
     page = (run / "map-user-3.html").read_text()
     # 60 ratings: 58 in train (one valid, one test), all on the map; 10 recommendations
     assert "rated by user 3 (58)" in page and "top 10 for user 3 (10)" in page
+    # a new user, folded in from two liked titles (typed loosely)
+    assert cli(["--task", "map", "--run", str(run), "--liked", "movie 5", "Movie 7 (1990)"]) == 0
+    page = (run / "map-liked.html").read_text()
+    assert "liked (new user) (2)" in page and "top 10 for the new user (10)" in page
 
 
 def test_map_task_errors(cli, raw, tmp_path, capsys, monkeypatch):

@@ -5,7 +5,8 @@ self-contained page (:mod:`graphrec.viz.interactive`): a 2-D UMAP of the movie v
 seeded and cached in the run folder (``umap.npy`` + ``umap.json``, shared with ``umap.png``),
 coloured by primary genre, sized by train ratings; hovering shows the five nearest movies by
 the run's own similarity. ``--user RAW_ID`` rings that user's train movies and top-10
-recommendations (written to ``map-user-<id>.html``). Nothing is retrained; the data set is
+recommendations (written to ``map-user-<id>.html``); ``--liked TITLE ...`` a new user's liked
+movies and the top 10 the model folds in for them (``map-liked.html``). Nothing is retrained; the data set is
 not read again (titles and genres travel in the checkpoint's id maps).
 """
 
@@ -32,6 +33,14 @@ def add_arguments(parser) -> None:
         default=None,
         metavar="RAW_ID",
         help="ring this user's train movies and top-10 recommendations",
+    )
+    parser.add_argument(
+        "--liked",
+        nargs="+",
+        default=None,
+        metavar="TITLE_OR_ID",
+        help="a new user's liked movies (titles as you type them): ring them and the top 10 "
+        "the model folds in for them, without retraining (map-liked.html)",
     )
     parser.add_argument(
         "--html",
@@ -171,6 +180,16 @@ def run(args) -> dict:
             f"top 10 for user {args.user}": top[0].tolist(),
         }
         html_path = run / f"map-user-{args.user}.html"
+    if args.liked is not None:
+        if args.user is not None:
+            raise ValueError("give --user or --liked, not both: one page rings one user")
+        from graphrec.cli.recommend import resolve_titles
+
+        liked, _ = resolve_titles(ids, list(args.liked), [])
+        vec = model.fold_in(liked)  # a model that cannot fold in says so, naming those that can
+        top, _ = model.recommend_vectors(vec, 10, exclude=[liked])
+        highlights = {"liked (new user)": liked, "top 10 for the new user": top[0].tolist()}
+        html_path = run / "map-liked.html"
     if args.html:
         html_path = Path(args.html)
     dataset = _run_dataset(run) or ids.dataset
