@@ -6,8 +6,9 @@ seeded and cached in the run folder (``umap.npy`` + ``umap.json``, shared with `
 coloured by primary genre, sized by train ratings; hovering shows the five nearest movies by
 the run's own similarity. ``--user RAW_ID`` rings that user's train movies and top-10
 recommendations (written to ``map-user-<id>.html``); ``--liked TITLE ...`` a new user's liked
-movies and the top 10 the model folds in for them (``map-liked.html``). Nothing is retrained; the data set is
-not read again (titles and genres travel in the checkpoint's id maps).
+movies and the top 10 the model folds in for them (``map-liked.html``). Nothing is
+retrained; the data set is not read again (titles and genres travel in the checkpoint's id
+maps).
 """
 
 from __future__ import annotations
