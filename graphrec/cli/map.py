@@ -64,9 +64,16 @@ def movie_vectors(model) -> torch.Tensor:
                 continue
             if vec is not None:
                 return torch.as_tensor(vec).detach().float().cpu()
+    from graphrec.models.base import MODEL_REGISTRY, Recommender
+
+    have = sorted(
+        name
+        for name, klass in MODEL_REGISTRY.items()
+        if getattr(klass, "item_vectors", None) is not Recommender.item_vectors
+    )
     raise ValueError(
-        f"a {type(model).__name__} has no movie vectors to map; map a run of item2vec, "
-        "BPR-MF, GMF, LightGCN or NeuMF instead"
+        f"{type(model).__name__} has no movie vectors to map; map a run of one of "
+        f"{', '.join(have)} instead"
     )
 
 
