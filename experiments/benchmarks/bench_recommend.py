@@ -8,8 +8,8 @@ thread as ``--task recommend`` runs:
 
 - ``load_ms``: ``Recommender.load`` of its ``model/`` (median of 3);
 - ``top10_with_reasons_ms``: the top 10 of raw user 196 with its reasons from the loaded model
-  (:func:`graphrec.explain.reasons.recommend_with_reasons`; median of ``--repeats`` after two
-  warm-up calls); for the feature MLP with its attributions and, apart, without them;
+  (:func:`graphrec.explain.recommendations.recommend_with_reasons`; median of ``--repeats``
+  after two warm-up calls); for the feature MLP with its attributions and, apart, without them;
 - ``fold_in_ms``: folding in user 196's train movies as a new user (median of 5);
 - ``command_user_s`` / ``command_liked_s``: wall seconds of the whole command,
   ``experiments/run.py --task recommend --run DIR --user 196`` and the same with ``--liked``
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     import torch
 
     import graphrec.models  # noqa: F401
-    from graphrec.explain.reasons import recommend_with_reasons
+    from graphrec.explain.recommendations import recommend_with_reasons
     from graphrec.io import package_versions, write_json
     from graphrec.models.base import Recommender
     from graphrec.models.feature_mlp import FeatureMLP
