@@ -12,7 +12,7 @@
   movie: IntegratedGradients (Captum) on the model's whole first-layer input
   ``[x_u; p_u; x_i; q_i]`` from the reference (the mean training pair's attributes, zero id
   embeddings), grouped into the variables of :class:`~graphrec.explain.space.FeatureSpace`
-  (``genre=Sci-Fi``, ``not genre=Drama``, ``occupation=writer``, ``age``) plus the two id
+  (``genre=Sci-Fi``, ``genre=Drama absent``, ``occupation=writer``, ``age``) plus the two id
   embeddings (``user id embedding``, ``movie id embedding``), in the model's score units.
   By completeness the attributions add up to ``score - reference score``.
 - :func:`recommend_with_reasons`: the top ``k`` of a user vector with both.
