@@ -120,3 +120,17 @@ def test_umap_coords_are_cached_by_seed_settings_and_vectors(tmp_path, fake_umap
     np.save(cache, np.zeros((3, 2)))
     assert umap_coords(emb + 1, seed=1, cache=cache).shape == (40, 2) and len(fake_umap) == 4
     assert json.loads(cache.with_suffix(".json").read_text())["seed"] == 1
+
+
+def test_map_neighbours_of_a_model_without_its_own_similarity_are_cosine_among_mapped_rows():
+    import torch
+
+    from graphrec.cli.map import _neighbours
+
+    # movies 0-2 point one way, 3-4 another; movie 5 is not on the map (no train rating)
+    vectors = torch.tensor(
+        [[1.0, 0.0], [0.9, 0.1], [0.8, 0.2], [0.0, 1.0], [0.1, 0.9], [0.95, 0.05]]
+    )
+    rows = torch.tensor([0, 1, 2, 3, 4])
+    nb = _neighbours(object(), vectors, rows, k=2)
+    assert nb == [[1, 2], [0, 2], [1, 0], [4, 2], [3, 2]]

@@ -83,10 +83,12 @@ def _neighbours(model, vectors: torch.Tensor, rows: torch.Tensor, k: int = 5) ->
     if hasattr(model, "similar_indices"):
         nb, _ = model.similar_indices(rows, k)
         return nb.tolist()
-    from graphrec.viz.maps import cosine_knn
+    from graphrec.similarity import top_similar
 
-    idx, _ = cosine_knn(vectors[rows].numpy(), k + 1)
-    return [[int(rows[j]) for j in row[1:]] for row in idx]
+    allowed = torch.zeros(vectors.size(0), dtype=torch.bool)
+    allowed[rows] = True
+    nb, _ = top_similar(vectors, rows, min(k, rows.numel() - 1), allowed=allowed)
+    return nb.tolist()
 
 
 def write_maps(
