@@ -46,6 +46,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "LightGCN": ("LightGCN", {}),
     "FeatureMLP": ("FeatureMLP", {"objective": "ranking"}),
     "item2vec": ("Item2Vec", {}),
+    "EASE": ("EASE", {}),
+    "ItemKNN": ("ItemKNN", {}),
 }
 
 

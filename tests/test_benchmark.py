@@ -30,6 +30,8 @@ EVERY_MODEL = [
     "item2vec",
     "AttentionNCF",
     "LightGCN",
+    "EASE",
+    "ItemKNN",
 ]
 
 

@@ -11,6 +11,7 @@ from graphrec.models.feature_mlp import FeatureMLP
 from graphrec.models.item2vec import Item2Vec, SkipGram
 from graphrec.models.lightgcn import LightGCN
 from graphrec.models.ncf import GMF, MLP, NeuMF
+from graphrec.models.neighbourhood import EASE, ItemKNN
 from graphrec.models.pop import ItemPop
 
 __all__ = [
@@ -26,4 +27,6 @@ __all__ = [
     "FeatureMLP",
     "Item2Vec",
     "SkipGram",
+    "EASE",
+    "ItemKNN",
 ]

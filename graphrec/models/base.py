@@ -257,8 +257,7 @@ class Recommender(nn.Module, ABC):
                 )
             rows, cols = csr_entries(self.seen_ptr, self.seen_movies, users)
             scores[rows, cols] = float("-inf")
-        top = torch.topk(scores, k, dim=1)
-        return top.indices, top.values
+        return top_k(scores, k)
 
     # ------------------------------------------------------------------ users as vectors
     #: settings of the default :meth:`fold_in` (the model's objective over one new vector):
@@ -536,8 +535,7 @@ class Recommender(nn.Module, ABC):
         if exclude is not None:
             for row, movies in enumerate(self._profiles(exclude)):
                 scores[row, movies] = float("-inf")
-        top = torch.topk(scores, k, dim=1)
-        return top.indices, top.values
+        return top_k(scores, k)
 
     # ------------------------------------------------------------------ persistence
     def extra_state(self) -> dict[str, Any]:
@@ -745,6 +743,15 @@ def _describe(ids: IdMaps | None, users: int, movies: int) -> str:
     if ids is None:
         return f"a graph of {users} users and {movies} movies"
     return f"{ids.dataset} ({users} users, {movies} movies, ids {_ids_digest(ids)})"
+
+
+def top_k(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """``(indices [B, k], values [B, k])`` of each row's ``k`` largest scores, best first;
+    tied scores go to the lower index (``torch.topk`` orders ties differently with the batch
+    size, so one user's list would depend on who else was asked; closed-form models such as
+    ItemKNN give many exact ties)."""
+    values, indices = torch.sort(scores, dim=1, descending=True, stable=True)
+    return indices[:, :k], values[:, :k]
 
 
 def _numeric(values: list[Any]) -> bool:
