@@ -157,7 +157,7 @@ class ItemKNN(ItemItemModel):
     Args:
         num_users: number of users.
         num_movies: number of movies (at most :attr:`max_movies`: a dense [M, M] matrix).
-        neighbours: how many neighbours each movie keeps (default 100: the best on
+        neighbours: how many neighbours each movie keeps (default 50: the best on
             ML-100K's valid sampled NDCG@10, experiments/results/tune_baselines.json;
             ``None``: all).
         shrink: :math:`s` added to the norms' product (default 0), damping pairs of rarely
@@ -169,7 +169,7 @@ class ItemKNN(ItemItemModel):
         self,
         num_users: int,
         num_movies: int,
-        neighbours: int | None = 100,
+        neighbours: int | None = 50,
         shrink: float = 0.0,
         seed: int | None = None,
     ) -> None:
