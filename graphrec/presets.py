@@ -48,6 +48,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "item2vec": ("Item2Vec", {}),
     "EASE": ("EASE", {}),
     "ItemKNN": ("ItemKNN", {}),
+    "implicit-ALS": ("ImplicitALS", {}),
+    "implicit-BPR": ("ImplicitBPR", {}),
 }
 
 

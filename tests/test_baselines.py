@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +97,58 @@ def test_bad_hyperparameters_are_refused():
         EASE(3, 3, l2=0.0)
     with pytest.raises(ValueError, match="neighbours must be at least 1"):
         ItemKNN(3, 3, neighbours=0)
+
+
+needs_implicit = pytest.mark.skipif(
+    importlib.util.find_spec("implicit") is None, reason="the peers need pip install implicit"
+)
+
+
+@needs_implicit
+class TestImplicitALSContract(ContractTests):
+    def make_model(self, split):
+        from graphrec.models import ImplicitALS
+
+        return ImplicitALS(split.num_users, split.num_movies, factors=8).fit(split)
+
+
+@needs_implicit
+class TestImplicitBPRContract(ContractTests):
+    def make_model(self, split):
+        from graphrec.models import ImplicitBPR
+
+        return ImplicitBPR(split.num_users, split.num_movies, factors=8, learning_rate=0.05).fit(
+            split
+        )
+
+
+@needs_implicit
+def test_als_fold_in_is_implicits_recalculate_user():
+    """The closed-form ALS user step on a profile is what implicit's recalculate_user gives."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from graphrec.models import ImplicitALS
+    from graphrec.models.peers import train_csr
+
+    split = temporal_split(shifted_checkerboard())
+    model = ImplicitALS(split.num_users, split.num_movies, factors=8).fit(split)
+    est = AlternatingLeastSquares(
+        factors=8, regularization=model.regularization, alpha=1.0, use_cg=False
+    )
+    est.user_factors = model.user_factors.numpy()
+    est.item_factors = model.item_factors.numpy()
+    rows = train_csr(split)[:3]
+    want = est.recalculate_user(np.arange(3), rows)
+    profiles = [torch.tensor(rows[i].indices) for i in range(3)]
+    np.testing.assert_allclose(model.fold_in(profiles).numpy(), want, rtol=1e-3, atol=1e-4)
+
+
+def test_without_implicit_the_error_names_the_install(monkeypatch):
+    import sys
+
+    from graphrec.models import ImplicitALS
+
+    monkeypatch.setitem(sys.modules, "implicit", None)
+    split = temporal_split(shifted_checkerboard())
+    with pytest.raises(ImportError, match="pip install implicit"):
+        ImplicitALS(split.num_users, split.num_movies).fit(split)

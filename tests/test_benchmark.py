@@ -32,6 +32,8 @@ EVERY_MODEL = [
     "LightGCN",
     "EASE",
     "ItemKNN",
+    "implicit-ALS",
+    "implicit-BPR",
 ]
 
 

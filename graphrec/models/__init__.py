@@ -12,6 +12,7 @@ from graphrec.models.item2vec import Item2Vec, SkipGram
 from graphrec.models.lightgcn import LightGCN
 from graphrec.models.ncf import GMF, MLP, NeuMF
 from graphrec.models.neighbourhood import EASE, ItemKNN
+from graphrec.models.peers import ImplicitALS, ImplicitBPR
 from graphrec.models.pop import ItemPop
 
 __all__ = [
@@ -29,4 +30,6 @@ __all__ = [
     "SkipGram",
     "EASE",
     "ItemKNN",
+    "ImplicitALS",
+    "ImplicitBPR",
 ]
