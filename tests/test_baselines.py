@@ -152,3 +152,15 @@ def test_without_implicit_the_error_names_the_install(monkeypatch):
     split = temporal_split(shifted_checkerboard())
     with pytest.raises(ImportError, match="pip install implicit"):
         ImplicitALS(split.num_users, split.num_movies).fit(split)
+
+
+@needs_implicit
+@pytest.mark.parametrize("name", ["ImplicitALS", "ImplicitBPR"])
+def test_implicit_peers_give_the_same_factors_for_the_same_seed(name):
+    import graphrec.models as models
+
+    split = temporal_split(shifted_checkerboard())
+    klass = getattr(models, name)
+    a, b = (klass(split.num_users, split.num_movies, factors=8, seed=3).fit(split) for _ in "ab")
+    assert torch.equal(a.user_factors, b.user_factors)
+    assert torch.equal(a.item_factors, b.item_factors)
