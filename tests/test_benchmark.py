@@ -30,6 +30,7 @@ EVERY_MODEL = [
     "item2vec",
     "AttentionNCF",
     "LightGCN",
+    "HeteroGNN",
 ]
 
 
