@@ -44,6 +44,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "NeuMF": ("NeuMF", {}),
     "AttentionNCF": ("AttentionNCF", {}),
     "LightGCN": ("LightGCN", {}),
+    "HeteroGNN": ("HeteroGNN", {}),
     "FeatureMLP": ("FeatureMLP", {"objective": "ranking"}),
     "item2vec": ("Item2Vec", {}),
     "EASE": ("EASE", {}),

@@ -34,6 +34,7 @@ EVERY_MODEL = [
     "ItemKNN",
     "implicit-ALS",
     "implicit-BPR",
+    "HeteroGNN",
 ]
 
 

@@ -8,6 +8,7 @@ from graphrec.models.attention_ncf import AttentionNCF
 from graphrec.models.base import MODEL_REGISTRY, Recommender
 from graphrec.models.bpr import BPRMF
 from graphrec.models.feature_mlp import FeatureMLP
+from graphrec.models.hetero_gnn import HeteroGNN
 from graphrec.models.item2vec import Item2Vec, SkipGram
 from graphrec.models.lightgcn import LightGCN
 from graphrec.models.ncf import GMF, MLP, NeuMF
@@ -24,6 +25,7 @@ __all__ = [
     "NeuMF",
     "BPRMF",
     "LightGCN",
+    "HeteroGNN",
     "AttentionNCF",
     "FeatureMLP",
     "Item2Vec",
