@@ -248,7 +248,9 @@ def test_global_time_split_one_cut_for_everyone():
     s = global_time_split(data)
     t_valid, t_test = s.cuts["t_valid"], s.cuts["t_test"]
     store = data["user", "rates", "movie"]
-    key = {(int(u), int(m)): int(t) for (u, m), t in zip(store.edge_index.T, store.time)}
+    key = {
+        (int(u), int(m)): int(t) for (u, m), t in zip(store.edge_index.T, store.time, strict=True)
+    }
     assert max(key[(int(u), int(m))] for u, m in s.train.T) < t_valid
     assert all(t_valid <= key[(int(u), int(m))] < t_test for u, m in s.valid.T)
     assert all(key[(int(u), int(m))] >= t_test for u, m in s.test.T)
