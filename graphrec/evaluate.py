@@ -20,7 +20,7 @@ from graphrec.data.sampling import sampled_candidates
 from graphrec.data.split import InteractionSplit, csr_entries
 from graphrec.metrics import ranking_metrics, ranks_from_scores
 
-__all__ = ["PROTOCOLS", "evaluate", "evaluate_ranks"]
+__all__ = ["PROTOCOLS", "evaluate", "evaluate_ranks", "full_ranking"]
 
 PROTOCOLS = ("sampled", "full")
 
@@ -54,20 +54,63 @@ def evaluate_ranks(
                 scores = scores.view(c.shape).float().cpu()
                 ranks.append(ranks_from_scores(scores, torch.zeros(len(u), dtype=torch.long)))
         else:
-            other = split.valid if stage == "test" else None
-            for s in range(0, users.numel(), batch_size):
-                u, t = users[s : s + batch_size], target[s : s + batch_size]
-                scores = model.score_all(u).float().cpu().clone()
-                rows, cols = csr_entries(split.train_ptr, split.train_movies, u)
-                scores[rows, cols] = float("-inf")
-                if other is not None:
-                    # each test user has a valid movie at the same position (same users)
-                    scores[torch.arange(u.numel()), other[1, s : s + batch_size]] = float("-inf")
-                ranks.append(ranks_from_scores(scores, t))
+            for s, scores in _full_scores(model, split, stage, batch_size):
+                ranks.append(ranks_from_scores(scores, target[s : s + batch_size]))
     finally:
         if was_training:
             model.train()
     return torch.cat(ranks)
+
+
+def _full_scores(model, split: InteractionSplit, stage: str, batch_size: int):
+    """Yield ``(start, scores [B, num_movies])`` of the evaluated users of ``stage``, with the
+    movies the protocol excludes at ``-inf``: the user's train movies, for ``test`` the user's
+    valid movie, and the split's own extra exclusions of that stage
+    (:meth:`InteractionSplit.eval_exclusions`, empty for leave-one-out)."""
+    users, _ = split.held_out(stage)
+    other = split.valid if stage == "test" else None
+    extra = split.eval_exclusions(stage)
+    for s in range(0, users.numel(), batch_size):
+        u = users[s : s + batch_size]
+        scores = model.score_all(u).float().cpu().clone()
+        rows, cols = csr_entries(split.train_ptr, split.train_movies, u)
+        scores[rows, cols] = float("-inf")
+        if other is not None:
+            # each test user has a valid movie at the same position (same users)
+            scores[torch.arange(u.numel()), other[1, s : s + batch_size]] = float("-inf")
+        if extra is not None:
+            ptr, movies = extra
+            pos = torch.arange(s, s + u.numel())
+            rows, cols = csr_entries(ptr, movies, pos)
+            scores[rows, cols] = float("-inf")
+        yield s, scores
+
+
+@torch.no_grad()
+def full_ranking(
+    model, split: InteractionSplit, stage: str = "test", k: int = 10, batch_size: int = 1024
+) -> tuple[Tensor, Tensor]:
+    """The ``full`` protocol's ranks and recommendations in one pass.
+
+    Returns ``(ranks [U], topk [U, K])``: the pessimistic 0-based rank of each evaluated user's
+    held-out movie, and the K best-scored movies the protocol leaves as candidates (the user's
+    top-K list, from which coverage, popularity and novelty are measured).
+    """
+    users, target = split.held_out(stage)
+    if users.numel() == 0:
+        raise ValueError(f"the {stage} set is empty (every user has fewer than 3 positives)")
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    ranks, tops = [], []
+    try:
+        for s, scores in _full_scores(model, split, stage, batch_size):
+            ranks.append(ranks_from_scores(scores, target[s : s + batch_size]))
+            tops.append(scores.topk(k, dim=1).indices)
+    finally:
+        if was_training:
+            model.train()
+    return torch.cat(ranks), torch.cat(tops)
 
 
 def evaluate(

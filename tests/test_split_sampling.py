@@ -238,3 +238,22 @@ def test_pointwise_epoch_is_the_shuffled_concatenation(k):
     perm = torch.randperm(ref_u.numel(), generator=gen)
     assert torch.equal(users, ref_u[perm]) and torch.equal(movies, ref_m[perm])
     assert torch.equal(labels, ref_y[perm])
+
+
+def test_global_time_split_one_cut_for_everyone():
+    from graphrec.data.split import global_time_split
+    from graphrec.data.synthetic import synthetic_graph
+
+    data = synthetic_graph(60, 300, 1500, seed=3)
+    s = global_time_split(data)
+    t_valid, t_test = s.cuts["t_valid"], s.cuts["t_test"]
+    store = data["user", "rates", "movie"]
+    key = {
+        (int(u), int(m)): int(t) for (u, m), t in zip(store.edge_index.T, store.time, strict=True)
+    }
+    assert max(key[(int(u), int(m))] for u, m in s.train.T) < t_valid
+    assert all(t_valid <= key[(int(u), int(m))] < t_test for u, m in s.valid.T)
+    assert all(key[(int(u), int(m))] >= t_test for u, m in s.test.T)
+    assert s.valid[0].tolist() == s.test[0].tolist() and s.summary()["split"] == "global-time"
+    ptr, movies = s.test_exclude
+    assert ptr[-1] == movies.numel()

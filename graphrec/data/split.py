@@ -30,12 +30,17 @@ from graphrec.data.ids import IdMaps
 __all__ = [
     "InteractionSplit",
     "temporal_split",
+    "global_time_split",
+    "SPLITS",
+    "make_interaction_split",
     "tie_keys",
     "pair_keys",
     "isin_sorted",
     "csr_entries",
 ]
 
+SPLITS = ("leave-one-out", "global-time")
+GLOBAL_QUANTILES = (0.8, 0.9)  # (valid, test) cut times as quantiles of all rating times
 TIE_BREAK = "SplitMix64 of (user id, movie id): independent of file order"
 
 
@@ -93,6 +98,11 @@ class InteractionSplit:
         rated_keys: sorted keys of every rated pair in the data set, positive or not, in any
             split: evaluation negatives are drawn from movies a user never rated.
         train_ptr, train_movies: CSR of train movies per user ([num_users + 1], [E_train]).
+        kind: ``"leave-one-out"`` (:func:`temporal_split`) or ``"global-time"``
+            (:func:`global_time_split`); ``cuts`` holds the latter's cut times.
+        valid_exclude, test_exclude: ``(ptr [U + 1], movies)``, a CSR over the positions of
+            ``valid`` / ``test``: movies the ``full`` protocol also excludes for that user
+            beyond train (and valid, for test); None for leave-one-out.
         ids: the graph's raw ids and titles (:class:`~graphrec.data.ids.IdMaps`), which a model
             takes from the split it is fitted on.
     """
@@ -111,6 +121,10 @@ class InteractionSplit:
     train_movies: Tensor
     min_rating: float | None = None
     ids: IdMaps | None = None
+    kind: str = "leave-one-out"
+    cuts: dict | None = None
+    valid_exclude: tuple[Tensor, Tensor] | None = None
+    test_exclude: tuple[Tensor, Tensor] | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def held_out(self, stage: str) -> Tensor:
@@ -118,6 +132,11 @@ class InteractionSplit:
         if stage not in ("valid", "test"):
             raise ValueError(f"stage must be 'valid' or 'test', not {stage!r}")
         return self.valid if stage == "valid" else self.test
+
+    def eval_exclusions(self, stage: str) -> tuple[Tensor, Tensor] | None:
+        """The split's extra full-ranking exclusions of ``stage`` (see the attributes)."""
+        self.held_out(stage)
+        return self.valid_exclude if stage == "valid" else self.test_exclude
 
     def train_degree(self) -> Tensor:
         """[num_movies] number of train positives per movie (popularity)."""
@@ -130,6 +149,8 @@ class InteractionSplit:
             "test": int(self.test.size(1)),
             "users_evaluated": int(self.test.size(1)),
             "min_rating": self.min_rating,
+            "split": self.kind,
+            **({"cuts": self.cuts} if self.cuts else {}),
             "tie_break": TIE_BREAK,
         }
 
@@ -205,3 +226,147 @@ def temporal_split(data: HeteroData, min_rating: float | None = None) -> Interac
         min_rating=min_rating,
         ids=IdMaps.from_graph(data) if "raw_id" in data["user"] else None,
     )
+
+
+def global_time_split(
+    data: HeteroData,
+    min_rating: float | None = None,
+    valid_quantile: float = GLOBAL_QUANTILES[0],
+    test_quantile: float = GLOBAL_QUANTILES[1],
+) -> InteractionSplit:
+    """Global temporal split: one cut time for every user (Meng, McCreadie, Macdonald & Ounis,
+    "Exploring Data Splitting Strategies for the Evaluation of Recommendation Models", RecSys
+    2020), so no train interaction happens after any evaluated one.
+
+    With ``t_valid`` and ``t_test`` the ``valid_quantile`` and ``test_quantile`` quantiles of
+    every rating's time (default 0.8 and 0.9, "lower" interpolation so a cut is a rating's
+    time): train = positives with ``t < t_valid``; valid = each user's first positive with
+    ``t_valid <= t < t_test``; test = each user's first positive with ``t >= t_test``
+    (first by time, ties by :func:`tie_keys`). Only users with a train positive, a valid one
+    and a test one are evaluated (the one-held-out-pair-per-user shape of
+    :class:`InteractionSplit`, valid and test with the same users in the same order). Every
+    other positive at or after ``t_valid`` is in no split: it stays rated (never drawn as a
+    negative) and the ``full`` protocol excludes an evaluated user's such movies from the
+    candidates of both stages (``valid_exclude`` / ``test_exclude``), as it excludes train.
+
+    Args:
+        data: the graph, with ``time`` on its ``rates`` edges.
+        min_rating: as for :func:`temporal_split`.
+        valid_quantile, test_quantile: the cut times, ``0 < valid_quantile < test_quantile < 1``.
+    """
+    if not 0.0 < valid_quantile < test_quantile < 1.0:
+        raise ValueError(
+            f"need 0 < valid_quantile < test_quantile < 1, got {valid_quantile}, "
+            f"{test_quantile}; e.g. 0.8 and 0.9"
+        )
+    store = data[RATES]
+    ei, rating, ts = store.edge_index, store.rating.float(), store.time.long()
+    num_users, num_movies = data["user"].num_nodes, data["movie"].num_nodes
+    if ei.numel() == 0:
+        raise ValueError("the graph has no ratings; nothing to split")
+    rated_keys = torch.sort(pair_keys(ei[0], ei[1], num_movies)).values
+    if (rated_keys[1:] == rated_keys[:-1]).any():
+        raise ValueError("a (user, movie) pair is rated twice; deduplicate the ratings first")
+    all_t = ts.cpu().numpy()
+    t_valid = int(np.quantile(all_t, valid_quantile, method="lower"))
+    t_test = int(np.quantile(all_t, test_quantile, method="lower"))
+    if not t_valid < t_test:
+        raise ValueError(
+            f"the cut times coincide (t_valid = t_test = {t_valid}): too few distinct rating "
+            "times; move valid_quantile and test_quantile apart"
+        )
+
+    pos = (
+        torch.arange(ei.size(1))
+        if min_rating is None
+        else torch.nonzero(rating >= min_rating).view(-1)
+    )
+    if pos.numel() == 0:
+        raise ValueError(f"no rating is >= min_rating={min_rating}; lower the threshold")
+    users, movies, r, t = ei[0, pos], ei[1, pos], rating[pos], ts[pos]
+    raw_u = data["user"].raw_id[users] if "raw_id" in data["user"] else users
+    raw_m = data["movie"].raw_id[movies] if "raw_id" in data["movie"] else movies
+    order = torch.from_numpy(
+        np.lexsort((tie_keys(raw_u, raw_m), t.cpu().numpy(), users.cpu().numpy()))
+    )
+    users, movies, r, t = users[order], movies[order], r[order], t[order]
+    window = (t >= t_valid).long() + (t >= t_test).long()  # 0 train, 1 valid, 2 test
+    idx = torch.arange(users.numel())
+
+    def first_in(w: int) -> Tensor:
+        """[num_users] index of each user's first positive in window w, or -1."""
+        out = torch.full((num_users,), users.numel(), dtype=torch.long)
+        sel = window == w
+        out.scatter_reduce_(0, users[sel], idx[sel], reduce="amin")
+        return torch.where(out == users.numel(), -1, out)
+
+    first_v, first_t = first_in(1), first_in(2)
+    has_train = torch.bincount(users[window == 0], minlength=num_users) > 0
+    evaluated = torch.nonzero(has_train & (first_v >= 0) & (first_t >= 0)).view(-1)
+    valid_idx, test_idx = first_v[evaluated], first_t[evaluated]
+    mask = window == 0
+    train = torch.stack([users[mask], movies[mask]])
+    valid = torch.stack([users[valid_idx], movies[valid_idx]])
+    test = torch.stack([users[test_idx], movies[test_idx]])
+
+    train_keys = torch.sort(pair_keys(train[0], train[1], num_movies)).values
+    assert bool((t[mask] < t_valid).all()), "leakage: a train interaction is after the cut"
+    assert bool((t[valid_idx] < t_test).all() and (t[test_idx] >= t_test).all())
+    for name, part in (("valid", valid), ("test", test)):
+        k = pair_keys(part[0], part[1], num_movies)
+        assert not isin_sorted(k, train_keys).any(), f"leakage: a {name} pair is in train"
+    assert not (
+        pair_keys(valid[0], valid[1], num_movies) == pair_keys(test[0], test[1], num_movies)
+    ).any(), "leakage: valid == test"
+
+    # the evaluated users' later positives other than the stage's target: CSR by position
+    slot = torch.full((num_users,), -1, dtype=torch.long)
+    slot[evaluated] = torch.arange(evaluated.numel())
+    later = (~mask) & (slot[users] >= 0)
+
+    def exclusions(target_idx: Tensor) -> tuple[Tensor, Tensor]:
+        keep = later.clone()
+        keep[target_idx] = False
+        p, m = slot[users[keep]], movies[keep]  # already grouped by user, users in order
+        ptr = torch.zeros(evaluated.numel() + 1, dtype=torch.long)
+        ptr[1:] = torch.cumsum(torch.bincount(p, minlength=evaluated.numel()), 0)
+        return ptr, m.clone()
+
+    train_ptr = torch.zeros(num_users + 1, dtype=torch.long)
+    train_ptr[1:] = torch.cumsum(torch.bincount(train[0], minlength=num_users), 0)
+    return InteractionSplit(
+        num_users=num_users,
+        num_movies=num_movies,
+        train=train,
+        valid=valid,
+        test=test,
+        train_rating=r[mask],
+        valid_rating=r[valid_idx],
+        test_rating=r[test_idx],
+        train_keys=train_keys,
+        rated_keys=rated_keys,
+        train_ptr=train_ptr,
+        train_movies=train[1].clone(),
+        min_rating=min_rating,
+        ids=IdMaps.from_graph(data) if "raw_id" in data["user"] else None,
+        kind="global-time",
+        cuts={
+            "valid_quantile": valid_quantile,
+            "test_quantile": test_quantile,
+            "t_valid": t_valid,
+            "t_test": t_test,
+        },
+        valid_exclude=exclusions(valid_idx),
+        test_exclude=exclusions(test_idx),
+    )
+
+
+def make_interaction_split(
+    data: HeteroData, kind: str = "leave-one-out", min_rating: float | None = None
+) -> InteractionSplit:
+    """The split named ``kind`` (one of :data:`SPLITS`) with its default settings."""
+    if kind == "leave-one-out":
+        return temporal_split(data, min_rating=min_rating)
+    if kind == "global-time":
+        return global_time_split(data, min_rating=min_rating)
+    raise ValueError(f"unknown split {kind!r}; choose one of {SPLITS}")
