@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 
 from graphrec.data.graph import load_movielens
-from graphrec.data.movielens import DATASETS
+from graphrec.data.movielens import DATASETS, DatasetError
 from graphrec.data.split import InteractionSplit, temporal_split
 from graphrec.io import resolve_device
 from graphrec.runs import RunDir, check_k
@@ -120,8 +120,35 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
     g.add_argument(
         "--dataset",
         default=default_dataset,
-        choices=sorted(DATASETS),
-        help=f"MovieLens data set (default: {default_dataset})",
+        choices=[*sorted(DATASETS), "csv"],
+        help=f"MovieLens data set, or csv for your own --interactions file (default: "
+        f"{default_dataset})",
+    )
+    g.add_argument(
+        "--interactions",
+        default=None,
+        metavar="PATH",
+        help="--dataset csv: the interactions file (CSV, TSV or Parquet), one row per rating",
+    )
+    g.add_argument(
+        "--items",
+        default=None,
+        metavar="PATH",
+        help="--dataset csv: an items table (title, |-separated genres, numeric features)",
+    )
+    g.add_argument(
+        "--users",
+        default=None,
+        metavar="PATH",
+        help="--dataset csv: a users table (numeric columns become features)",
+    )
+    g.add_argument(
+        "--columns",
+        default=None,
+        metavar="ROLE=COL,...",
+        help="--dataset csv: column names, e.g. user=uid,item=mid,rating=stars,time=ts,"
+        "title=name,genres=tags (default: user, item; no rating = implicit, no time = file "
+        "order)",
     )
     g.add_argument(
         "--data-dir",
@@ -205,6 +232,8 @@ def log(args, *msg) -> None:
 
 
 def load_graph(args):
+    if getattr(args, "dataset", None) == "csv":
+        return _load_csv(args)
     return load_movielens(
         args.dataset,
         args.data_dir,
@@ -214,6 +243,43 @@ def load_graph(args):
         verify=not args.no_verify,
         verbose=not args.quiet,
     )
+
+
+def _load_csv(args):
+    """The graph of ``--dataset csv --interactions PATH [--items] [--users] [--columns]``."""
+    from graphrec.data.interactions import load_interactions, parse_columns
+
+    if not getattr(args, "interactions", None):
+        raise SystemExit(
+            "error: --dataset csv needs --interactions PATH (a CSV, TSV or Parquet file with a "
+            "user and an item column; see --columns)"
+        )
+    try:
+        cols = parse_columns(args.columns)
+        data = load_interactions(
+            args.interactions,
+            user=cols.get("user", "user"),
+            item=cols.get("item", "item"),
+            rating=cols.get("rating"),
+            time=cols.get("time"),
+            items=args.items,
+            users=args.users,
+            title=cols.get("title"),
+            genres=cols.get("genres"),
+            bad_rows="drop" if args.drop_bad_rows else "error",
+        )
+    except DatasetError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    s = data.load_summary
+    log(
+        args,
+        f"[graphrec] csv: {s['interactions']} interactions, {s['users']} users, {s['items']} "
+        f"items from {s['source']}; {s['feedback']}; time: {s['time']}; "
+        f"{s['rows_dropped_unknown_id']} row(s) of unknown ids dropped; "
+        f"{s['duplicates_dropped']} duplicate pair(s) dropped (latest kept); "
+        f"{s['users_train_only']} user(s) with < 3 interactions stay train-only",
+    )
+    return data
 
 
 def make_split(args, data) -> InteractionSplit:

@@ -25,6 +25,7 @@ import torch
 
 from graphrec.cli.common import at_least, load_graph, log, make_split, open_run
 from graphrec.cli.options import show_progress
+from graphrec.data.ids import IdMaps
 
 __all__ = ["add_arguments", "run", "run_features", "run_explain", "method_argument"]
 
@@ -111,6 +112,11 @@ def build_model(data, split, args):
     ``--seed``."""
     from graphrec.cli.training import build_from_args
 
+    if not data["user"].feature_names and not data["movie"].feature_names:
+        raise SystemExit(
+            f"error: {data.name} has no user or movie attributes, which the feature MLP needs: "
+            "give --items with genres= or numeric columns (or --users), or use --task bpr"
+        )
     return build_from_args(args, "FeatureMLP", split, data)
 
 
@@ -281,8 +287,9 @@ def run_explain(args) -> dict:
         )
     model.eval()
     u, m = _pick_edge(user, movie, split, model)
-    raw_u, raw_m = int(data["user"].raw_id[u]), int(data["movie"].raw_id[m])
-    title = data["movie"].title[m]
+    ids = IdMaps.from_graph(data)
+    raw_u, raw_m = ids.users[u], ids.movies[m]
+    title = ids.titles[m] if ids.titles else str(ids.movies[m])
     actual, part = _where(data, split, u, m)
     explainer = Explainer(
         model,

@@ -102,6 +102,11 @@ def resolve_queries(data, queries: list[str]) -> list[int]:
 def run(args) -> dict:
     t_all = time.perf_counter()
     data = load_graph(args)
+    if "title" not in data["movie"]:
+        raise SystemExit(
+            f"error: the item2vec task lists similar movies by title and {data.name} has no "
+            "titles: give --items with a title column (--columns title=COLUMN)"
+        )
     queries = args.query or DEFAULT_QUERIES.get(args.dataset, [])
     if args.query is not None:
         q_ids = resolve_queries(data, queries)  # fail before any training

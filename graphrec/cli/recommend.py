@@ -283,7 +283,7 @@ def run(args) -> dict:
     disliked: list[int] = []
     if mode == "user":
         raw = args.user.strip()
-        u = ids.user_index(int(raw) if raw.lstrip("-").isdigit() else raw)
+        u = ids.user_index(raw)  # "196" finds integer id 196 and string id "196"
         profile = model.seen_movies[model.seen_ptr[u] : model.seen_ptr[u + 1]].cpu()
         with torch.no_grad():
             vector = model.user_vectors([u])

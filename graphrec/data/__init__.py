@@ -12,6 +12,7 @@ from graphrec.data.graph import (
     user_index,
 )
 from graphrec.data.ids import IdMaps
+from graphrec.data.interactions import load_interactions
 from graphrec.data.movielens import DATASETS, ChecksumError, DatasetError, read_tables
 from graphrec.data.sampling import (
     PairwiseSampler,
@@ -37,6 +38,7 @@ __all__ = [
     "UnknownUserError",
     "build_graph",
     "graph_summary",
+    "load_interactions",
     "load_movielens",
     "movie_index",
     "read_tables",

@@ -363,7 +363,7 @@ def load_movielens(
     """Load a MovieLens data set as one ``HeteroData`` graph (the library's entry point).
 
     Args:
-        name: ``ml-100k`` (default), ``ml-latest-small`` or ``ml-1m``.
+        name: ``ml-100k`` (default), ``ml-latest-small``, ``ml-1m``, ``ml-20m`` or ``ml-25m``.
         root: data root holding raw files and ``processed/`` caches (default: ``$GRAPHREC_DATA``,
             else ``datasets/`` in a source checkout, else ``~/.cache/graphrec``).
         raw_dir: where to look for already-downloaded files (default: ``root``). Given, the

@@ -138,11 +138,12 @@ class IdMaps:
     @classmethod
     def from_graph(cls, data) -> IdMaps:
         """The maps of a graph of :func:`graphrec.data.load_movielens` (or a synthetic one)."""
-        movie = data["movie"]
+        movie, user = data["movie"], data["user"]
+        # string ids (graphrec.data.load_interactions) are in raw_name; raw_id is their hash
         return cls(
             dataset=str(getattr(data, "name", None) or "graph"),
-            users=data["user"].raw_id.tolist(),
-            movies=movie.raw_id.tolist(),
+            users=list(user.raw_name) if "raw_name" in user else user.raw_id.tolist(),
+            movies=list(movie.raw_name) if "raw_name" in movie else movie.raw_id.tolist(),
             titles=list(movie.title) if "title" in movie else None,
             genres=list(movie.genres) if "genres" in movie else None,
         )
@@ -157,13 +158,16 @@ class IdMaps:
         return len(self.movies)
 
     def _as_key(self, raw: Any, pos: dict) -> Any:
-        """``raw`` in the kind of id the table holds (``"196"`` finds integer id 196)."""
+        """``raw`` in the kind of id the table holds (``"196"`` finds integer id 196, ``196``
+        finds string id ``"196"``)."""
         if raw in pos:
             return raw
         if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
             return int(raw)
         if isinstance(raw, float) and raw.is_integer():
-            return int(raw)
+            raw = int(raw)
+        if isinstance(raw, int) and str(raw) in pos:
+            return str(raw)
         return raw
 
     def user_index(self, raw: Any) -> int:
@@ -172,7 +176,7 @@ class IdMaps:
         if key in self._user_pos:
             return self._user_pos[key]
         raise UnknownUserError(
-            f"user {raw!r} is not in {self.dataset} ({self.num_users} users, "
+            f"user {key!r} is not in {self.dataset} ({self.num_users} users, "
             f"{_id_range(self.users)}); users are named by the data set's own ids"
         )
 
@@ -194,6 +198,12 @@ class IdMaps:
         as_id = self._as_key(key, self._movie_pos)
         if as_id in self._movie_pos:
             return self._movie_pos[as_id]
+        if isinstance(key, str) and self.titles is None:
+            raise UnknownMovieError(
+                f"movie {key!r} is not an id of {self.dataset} ({self.num_movies} movies, "
+                f"{_id_range(self.movies)}), and {self.dataset} has no titles to match it "
+                "against: pass a movie id, or load an items table with a title column"
+            )
         if not isinstance(key, str) or self.titles is None:
             raise UnknownMovieError(
                 f"movie id {key!r} is not in {self.dataset} ({self.num_movies} movies, "

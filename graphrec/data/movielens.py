@@ -124,6 +124,30 @@ DATASETS: dict[str, DatasetInfo] = {
         3883,
         "GroupLens research licence: no redistribution without permission",
     ),
+    # the full ml-latest-small layout (ratings.csv, movies.csv); no checksum is pinned, so
+    # verification is by the published counts, checked after parsing
+    "ml-20m": DatasetInfo(
+        "ml-20m",
+        "https://files.grouplens.org/datasets/movielens/ml-20m.zip",
+        None,
+        None,
+        20_000_263,
+        138_493,
+        27_278,
+        "GroupLens research licence (see README.txt in the zip)",
+        (0.5, 5.0, 0.5),
+    ),
+    "ml-25m": DatasetInfo(
+        "ml-25m",
+        "https://files.grouplens.org/datasets/movielens/ml-25m.zip",
+        None,
+        None,
+        25_000_095,
+        162_541,
+        62_423,
+        "GroupLens research licence (see README.txt in the zip)",
+        (0.5, 5.0, 0.5),
+    ),
 }
 
 ML100K_GENRES = [
@@ -180,6 +204,8 @@ MEMBERS = {
     "ml-100k": ("u.data", "u.item", "u.user"),
     "ml-1m": ("ratings.dat", "movies.dat", "users.dat"),
     "ml-latest-small": ("ratings.csv", "movies.csv"),
+    "ml-20m": ("ratings.csv", "movies.csv"),
+    "ml-25m": ("ratings.csv", "movies.csv"),
 }
 MARKER = {name: members[0] for name, members in MEMBERS.items()}
 
@@ -690,8 +716,11 @@ def _parse_ml1m(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return ratings, movies, users[["user_id", "age", "gender", "occupation", "zip"]]
 
 
-def _parse_latest(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, None]:
-    meta = DATASETS["ml-latest-small"]
+def _parse_latest(
+    files: _Files, name: str = "ml-latest-small"
+) -> tuple[pd.DataFrame, pd.DataFrame, None]:
+    """ratings.csv + movies.csv (ml-latest-small, ml-20m, ml-25m: the same layout)."""
+    meta = DATASETS[name]
     cols = ["userId", "movieId", "rating", "timestamp"]
     ratings, where, first = _read_table(files, "ratings.csv", ",", cols, header=True, quoting=True)
     ratings.columns = ["user_id", "movie_id", "rating", "timestamp"]
@@ -707,7 +736,13 @@ def _parse_latest(files: _Files) -> tuple[pd.DataFrame, pd.DataFrame, None]:
     return ratings, movies, None
 
 
-PARSERS = {"ml-100k": _parse_ml100k, "ml-1m": _parse_ml1m, "ml-latest-small": _parse_latest}
+PARSERS = {
+    "ml-100k": _parse_ml100k,
+    "ml-1m": _parse_ml1m,
+    "ml-latest-small": _parse_latest,
+    "ml-20m": lambda files: _parse_latest(files, "ml-20m"),
+    "ml-25m": lambda files: _parse_latest(files, "ml-25m"),
+}
 
 
 # --------------------------------------------------------------------------- sources
@@ -793,7 +828,8 @@ def read_tables(
     timeout: float = 10.0,
     verbose: bool = True,
 ) -> Tables:
-    """Find ``name`` (``ml-100k``, ``ml-latest-small``, ``ml-1m``) and parse its tables.
+    """Find ``name`` (``ml-100k``, ``ml-latest-small``, ``ml-1m``, ``ml-20m``, ``ml-25m``)
+    and parse its tables.
 
     Args:
         raw_dir: folder holding ``<name>/`` or ``<name>.zip``. Given, the files must be there
@@ -931,6 +967,8 @@ def _finish(
         counts.append(("movies", len(movies), meta.num_movies))
         if users is not None:
             counts.append(("users", len(users), meta.num_users))
+        else:  # no users table: the users are those who rated
+            counts.append(("users", int(ratings["user_id"].nunique()), meta.num_users))
         for what, got_n, want in counts:
             if got_n != want:
                 raise ChecksumError(

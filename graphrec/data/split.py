@@ -55,7 +55,10 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
 
 def tie_keys(user_ids: Tensor, movie_ids: Tensor) -> np.ndarray:
     """[N] uint64 keys that order equal-time ratings: ``mix(mix(user) + movie)`` of the raw ids
-    (SplitMix64), a fixed function of the pair, independent of row order."""
+    (SplitMix64), a fixed function of the pair, independent of row order. String ids
+    (:func:`graphrec.data.load_interactions`) arrive here as the 64-bit hash that graph keeps
+    in ``raw_id`` (:func:`graphrec.data.interactions.string_key`); integer ids are used as
+    they are."""
     u = user_ids.cpu().numpy().astype(np.uint64)
     m = movie_ids.cpu().numpy().astype(np.uint64)
     with np.errstate(over="ignore"):
@@ -125,6 +128,9 @@ class InteractionSplit:
     cuts: dict | None = None
     valid_exclude: tuple[Tensor, Tensor] | None = None
     test_exclude: tuple[Tensor, Tensor] | None = None
+    #: what the data's loader says the times and ratings are (own data: file order as time,
+    #: implicit feedback), carried into :meth:`summary`; None for MovieLens
+    source_notes: dict | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def held_out(self, stage: str) -> Tensor:
@@ -152,6 +158,7 @@ class InteractionSplit:
             "split": self.kind,
             **({"cuts": self.cuts} if self.cuts else {}),
             "tie_break": TIE_BREAK,
+            **(self.source_notes or {}),
         }
 
 
@@ -225,6 +232,7 @@ def temporal_split(data: HeteroData, min_rating: float | None = None) -> Interac
         train_movies=train[1].clone(),
         min_rating=min_rating,
         ids=IdMaps.from_graph(data) if "raw_id" in data["user"] else None,
+        source_notes=_source_notes(data),
     )
 
 
@@ -349,6 +357,7 @@ def global_time_split(
         train_movies=train[1].clone(),
         min_rating=min_rating,
         ids=IdMaps.from_graph(data) if "raw_id" in data["user"] else None,
+        source_notes=_source_notes(data),
         kind="global-time",
         cuts={
             "valid_quantile": valid_quantile,
@@ -370,3 +379,15 @@ def make_interaction_split(
     if kind == "global-time":
         return global_time_split(data, min_rating=min_rating)
     raise ValueError(f"unknown split {kind!r}; choose one of {SPLITS}")
+
+
+def _source_notes(data: HeteroData) -> dict | None:
+    """The time / feedback notes of a graph of :func:`graphrec.data.load_interactions`."""
+    loaded = getattr(data, "load_summary", None)
+    if not isinstance(loaded, dict):
+        return None
+    return {
+        "time": loaded.get("time"),
+        "feedback": loaded.get("feedback"),
+        "train_only_users": loaded.get("users_train_only"),
+    }
