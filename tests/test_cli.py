@@ -577,3 +577,17 @@ def test_a_signal_ends_a_run_the_same_way(cli, tmp_path, capsys, monkeypatch, na
         f"error: interrupted by {name}; removed the unfinished run folder {out}\n"
     )
     assert seen == [True] and not out.exists()
+
+
+def test_features_help_shows_the_models_own_training_defaults(capsys):
+    """--task features --help shows FeatureMLP's defaults per objective (30 epochs, batch 2048
+    for rating, 4096 for ranking), not the library's fallback of 20 epochs; explain its 8."""
+    from graphrec.cli.main import main
+
+    for task, expected in (("features", "(default: 30)"), ("explain", "(default: 8)")):
+        with pytest.raises(SystemExit):
+            main(["--task", task, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        epochs = out.split("--epochs EPOCHS", 2)[2].split("--batch-size")[0]
+        assert expected in epochs, (task, epochs)
+    assert "2048 for --objective rating, 4096 for --objective ranking" in out

@@ -50,6 +50,10 @@ def add_arguments(parser) -> None:
     add_model_task_arguments(parser, FeatureMLP)
     if explain:  # the quick model trained when no --run is given
         parser.set_defaults(epochs=8)
+        for action in parser._group_actions:
+            if action.dest == "epochs":
+                action.help = "maximum epochs of the quick model trained when no --run is given "
+                action.help += "(default: 8)"
     if not explain:
         return
     parser.add_argument(

@@ -51,6 +51,19 @@ def add_model_task_arguments(parser, klass: type, *, skip=(), training=None) -> 
     names = add_model_arguments(parser, klass, skip=skip, presets=presets)
     parser.set_defaults(_model_options=names)
     defaults = klass.train_defaults if isinstance(klass.train_defaults, dict) else {}
+    by_objective = getattr(klass, "train_defaults_by_objective", None)
+    if by_objective:  # defaults that depend on --objective: show each where they differ
+        from graphrec.train import TRAIN_DEFAULTS
+
+        keys = {k for d in by_objective.values() for k in d}
+        defaults = {}
+        for key in keys:
+            values = {o: d.get(key, TRAIN_DEFAULTS[key]) for o, d in by_objective.items()}
+            defaults[key] = (
+                next(iter(values.values()))
+                if len(set(values.values())) == 1
+                else ", ".join(f"{v:g} for --objective {o}" for o, v in values.items())
+            )
     add_training_arguments(parser, defaults, only=training)
 
 

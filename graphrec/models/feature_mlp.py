@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -372,10 +372,21 @@ class FeatureMLP(Recommender):
         """``rating`` (MSE on ratings) or ``bce`` (the ``ranking`` objective)."""
         return "rating" if self.objective == "rating" else "bce"
 
+    #: the training defaults of each objective (:meth:`training_defaults`; the CLI's help
+    #: shows both)
+    train_defaults_by_objective: ClassVar[dict[str, dict[str, Any]]] = {
+        "rating": {"epochs": 30, "batch_size": 2048, "lr": 3e-3, "patience": 3},
+        "ranking": {
+            "epochs": 30,
+            "batch_size": 4096,
+            "lr": 5e-3,
+            "num_negatives": 4,
+            "patience": 5,
+        },
+    }
+
     def training_defaults(self) -> dict[str, Any]:
-        if self.objective == "rating":
-            return {"epochs": 30, "batch_size": 2048, "lr": 3e-3, "patience": 3}
-        return {"epochs": 30, "batch_size": 4096, "lr": 5e-3, "num_negatives": 4, "patience": 5}
+        return dict(self.train_defaults_by_objective[self.objective])
 
     def before_fit(self, split, config) -> None:
         """Rating objective: start the output bias at the train mean rating."""
