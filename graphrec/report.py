@@ -22,7 +22,13 @@ import json
 import os
 from pathlib import Path
 
-from graphrec.benchmark import agreement, markdown_table, summarise
+from graphrec.benchmark import (
+    agreement,
+    markdown_table,
+    significance,
+    split_description,
+    summarise,
+)
 from graphrec.data.split import TIE_BREAK
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "PEERS",
     "QUOTED",
     "read_benchmark",
+    "read_per_user",
     "peer_figures",
     "build_markdown",
     "replace_block",
@@ -63,6 +70,22 @@ def read_benchmark(bench: str | os.PathLike) -> tuple[list[dict], dict]:
     meta_file = bench / "metrics.json"
     meta = json.loads(meta_file.read_text())["meta"] if meta_file.is_file() else {}
     return rows, meta
+
+
+def read_per_user(bench: str | os.PathLike) -> dict | None:
+    """The per-user NDCG vectors of a benchmark folder (``benchmark_users.npz``, keys
+    ``model|seed|protocol``) as ``{(model, seed, protocol): array}``; None without the file."""
+    import numpy as np
+
+    path = Path(bench) / "benchmark_users.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        out = {}
+        for key in z.files:
+            model, seed, protocol = key.rsplit("|", 2)
+            out[(model, int(seed), protocol)] = z[key]
+    return out
 
 
 def peer_figures(results: str | os.PathLike) -> dict[str, dict[str, dict]]:
@@ -132,6 +155,7 @@ def build_markdown(bench: str | os.PathLike, results: str | os.PathLike) -> str:
     rows, meta = read_benchmark(bench)
     k = int(meta.get("k", 10))
     summary = summarise(rows, k)
+    sig = significance(summary, per_user, k) if (per_user := read_per_user(bench)) else None
     by_model = {s["model"]: s for s in summary}
     agree = agreement(summary, k)
     seeds = sorted({r["seed"] for r in rows})
@@ -142,8 +166,13 @@ def build_markdown(bench: str | os.PathLike, results: str | os.PathLike) -> str:
         "",
         "### All models on one split (`--task benchmark`)",
         "",
-        f"{meta.get('dataset', 'ml-100k')}, temporal leave-one-out (ties in time broken by "
-        f"{TIE_BREAK}), every rating a positive; test set, mean ± std over {len(seeds)} seeds "
+        f"{meta.get('dataset', 'ml-100k')}, "
+        + (
+            f"temporal leave-one-out (ties in time broken by {TIE_BREAK})"
+            if meta.get("split", "leave-one-out") == "leave-one-out"
+            else f"{split_description(meta)} (ties in time broken by {TIE_BREAK})"
+        )
+        + f", every rating a positive; test set, mean ± std over {len(seeds)} seeds "
         f"({', '.join(map(str, seeds))}). Each model is selected on valid NDCG@{k} (sampled) "
         "with its best weights restored. `sampled`: the held-out movie ranked against 99 "
         "movies the user never rated; `full`: against every movie except the user's train and "
@@ -151,9 +180,11 @@ def build_markdown(bench: str | os.PathLike, results: str | os.PathLike) -> str:
         + (f" with {meta['threads']} torch thread(s)" if meta.get("threads") else "")
         + " and include per-epoch validation.",
         "",
-        markdown_table(summary, k),
+        markdown_table(summary, k, sig),
         "",
     ]
+    if sig:
+        md += [f"- p {p} NDCG@{k}: {t['test']} (two-sided)" for p, t in sig.items()] + [""]
     if wall:
         md += [f"Whole benchmark: {wall / 60:.0f} min wall time.", ""]
     if meta.get("max_epochs"):

@@ -130,6 +130,7 @@ class RunDir:
         overwrite: replace an old run folder at ``out`` (moved aside, deleted when the new run
             finishes, restored if it fails).
         root: where default folders go (default ``runs``).
+        name: the folder under ``root`` that holds the default folders (default: ``task``).
 
     Raises:
         RunDirError: ``out`` holds files (and ``overwrite`` is not given or it is not a run
@@ -143,9 +144,11 @@ class RunDir:
         *,
         overwrite: bool = False,
         root: str | os.PathLike = "runs",
+        name: str | None = None,
     ) -> None:
         self.task = task
-        claim = _claim_default(Path(root) / task) if out is None else _claim(Path(out), overwrite)
+        parent = Path(root) / (name or task)
+        claim = _claim_default(parent) if out is None else _claim(Path(out), overwrite)
         try:
             _write_marker(claim.path, task)
         except FileExistsError:  # only for an existing empty folder: another run took it
@@ -164,13 +167,15 @@ class RunDir:
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    def write_config(self, config: dict[str, Any], seed: int) -> Path:
+    def write_config(self, config: dict[str, Any], seed: int, split: dict | None = None) -> Path:
+        """``config.json``: the task, seed, options, and (``split``) the split's kind and cuts."""
         return write_json(
             self.path / "config.json",
             {
                 "task": self.task,
                 "seed": seed,
                 "config": {k: v for k, v in config.items() if not k.startswith("_")},
+                **({"split": split} if split is not None else {}),
                 "versions": package_versions(),
                 "command": sys.argv,
                 "created": _dt.datetime.now().isoformat(timespec="seconds"),

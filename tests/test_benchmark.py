@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -83,11 +84,18 @@ def tiny(tmp_path_factory, one_thread):
     out = tmp_path_factory.mktemp("bench")
     data = synthetic_graph(60, 300, 1200, seed=3)
     split = temporal_split(data)
+    per_user: dict = {}
     rows = benchmark.run_benchmark(
-        split, data, ["ItemPop", "BPR-MF"], seeds=[0, 1], progress=False, max_epochs=2
+        split,
+        data,
+        ["ItemPop", "BPR-MF"],
+        seeds=[0, 1],
+        progress=False,
+        max_epochs=2,
+        per_user=per_user,
     )
     meta = {"dataset": "synthetic", "seeds": [0, 1], "k": 10, "total_wall_seconds": 1.0}
-    return out, benchmark.write_outputs(out, rows, meta)
+    return out, benchmark.write_outputs(out, rows, meta, per_user=per_user)
 
 
 def test_tiny_benchmark_writes_csv_md_png(tiny):
@@ -100,6 +108,9 @@ def test_tiny_benchmark_writes_csv_md_png(tiny):
         "sampled_ndcg@10",
         "full_hr@10",
         "full_ndcg@10",
+        "coverage@10",
+        "avg_popularity@10",
+        "novelty@10",
         "train_seconds",
         "eval_seconds",
         "epochs_run",
@@ -124,6 +135,31 @@ def test_tiny_benchmark_writes_csv_md_png(tiny):
     pop = next(s for s in result["summary"] if s["model"] == "ItemPop")
     mean = table.loc[table.model == "ItemPop", "full_ndcg@10"].mean()
     assert pop["full_ndcg@10_mean"] == pytest.approx(mean)
+    # beyond accuracy: ItemPop gives every user (nearly) the same 10 movies, the most popular
+    assert ((table["coverage@10"] > 0) & (table["coverage@10"] <= 1)).all()
+    assert pop["coverage@10_mean"] < 0.2 and pop["avg_popularity@10_mean"] > 5
+    assert "coverage@10" in md and "avg pop@10" in md and "novelty@10" in md and "bits" in md
+    # significance against the best of each protocol, named, best's own row "—"
+    sig = result["significance"]
+    for p in ("sampled", "full"):
+        best = sig[p]["best"]
+        assert sig[p]["p"][best] is None and sig[p]["pairs"]
+        assert f"Wilcoxon signed-rank, paired over (seed, user), vs {best}" in md
+        other = next(m for m in sig[p]["p"] if m != best)
+        assert 0.0 <= sig[p]["p"][other] <= 1.0
+    assert "| — |" in md
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["significance"]["full"]["best"] == sig["full"]["best"]
+    with np.load(tmp_path / "benchmark_users.npz") as users:
+        assert sorted(users.files) == sorted(
+            f"{m}|{s}|{p}"
+            for m in ("ItemPop", "BPR-MF")
+            for s in (0, 1)
+            for p in benchmark.PROTOCOLS
+        )
+        # the per-user vectors are the rows' means
+        row = table[(table.model == "BPR-MF") & (table.seed == 1)].iloc[0]
+        assert users["BPR-MF|1|full"].mean() == pytest.approx(row["full_ndcg@10"], abs=1e-5)
 
 
 def test_same_seed_same_numbers():
@@ -223,6 +259,8 @@ def test_results_block_from_a_benchmark_folder(tiny, tmp_path):
     assert "| 0.500 | 0.250 | 0.417 / 0.237 |" in text  # run here beside the issue's quote
     assert "not run here" in text  # BPR and NeuMF have no peer file here
     assert "BPR-MF" in text and "Kendall's tau" in text
+    # the folder's beyond-accuracy columns and, from benchmark_users.npz, the p-values
+    assert "coverage@10" in text and "Wilcoxon signed-rank, paired over (seed, user)" in text
 
     page = tmp_path / "results.md"
     page.write_text(f"# x\n\nbefore\n{report.BEGIN}\nold\n{report.END}\nafter\n")

@@ -591,3 +591,62 @@ def test_features_help_shows_the_models_own_training_defaults(capsys):
         epochs = out.split("--epochs EPOCHS", 2)[2].split("--batch-size")[0]
         assert expected in epochs, (task, epochs)
     assert "2048 for --objective rating, 4096 for --objective ranking" in out
+
+
+# ---------------------------------------------------------------- --split
+def test_split_global_time_is_run_and_recorded(cli, synthetic, tmp_path, monkeypatch):
+    """--split global-time reaches the task's split; its kind and cut times are recorded in
+    config.json, and the default run folder names the split."""
+    from graphrec.data.split import global_time_split
+    from graphrec.data.synthetic import synthetic_graph
+
+    out = tmp_path / "pop"
+    quiet = ["--quiet"]
+    assert cli(["--task", "pop", "--split", "global-time", "--out", str(out), *quiet]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["split"] == "global-time"
+    assert config["split"]["kind"] == "global-time"
+    assert set(config["split"]["cuts"]) == {"valid_quantile", "test_quantile", "t_valid", "t_test"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    expected = global_time_split(synthetic_graph(120, 200, 3000, seed=3))
+    assert metrics["test"]["full"]["users"] == expected.test.size(1)
+    assert config["split"]["cuts"]["t_test"] == expected.cuts["t_test"]
+
+    # leave-one-out (the default) is recorded too, with no cuts
+    assert cli(["--task", "pop", "--out", str(tmp_path / "loo"), *quiet]) == 0
+    config = json.loads((tmp_path / "loo" / "config.json").read_text())
+    assert config["config"]["split"] == "leave-one-out"
+    assert config["split"] == {"kind": "leave-one-out", "cuts": None}
+
+    monkeypatch.chdir(tmp_path)
+    assert cli(["--task", "pop", "--split", "global-time", *quiet]) == 0
+    assert len(list((tmp_path / "runs" / "pop-global-time").iterdir())) == 1
+    assert not (tmp_path / "runs" / "pop").exists()
+
+
+def test_split_bad_value_is_a_usage_error(cli, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli(["--task", "pop", "--split", "random"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--split: invalid choice: 'random'" in err and "global-time" in err
+
+
+def test_benchmark_task_takes_the_split(cli, tmp_path, monkeypatch):
+    import graphrec.cli.benchmark as bench
+    from graphrec.data.synthetic import synthetic_graph
+
+    graph = synthetic_graph(120, 200, 3000, seed=3)
+    monkeypatch.setattr(bench, "load_graph", lambda args: graph)
+    monkeypatch.chdir(tmp_path)
+    argv = ["--task", "benchmark", "--models", "ItemPop", "--seeds", "2", "--quiet"]
+    assert cli([*argv, "--split", "global-time", "--threads", "1"]) == 0
+    (run,) = (tmp_path / "runs" / "benchmark-global-time").iterdir()
+    md = (run / "benchmark.md").read_text()
+    assert "global temporal split" in md and "split=global-time" in md and "t_test" in md
+    assert json.loads((run / "metrics.json").read_text())["meta"]["split"] == "global-time"
+    assert json.loads((run / "config.json").read_text())["split"]["kind"] == "global-time"
+    assert (run / "benchmark_users.npz").is_file()
+    assert cli([*argv, "--threads", "1"]) == 0  # leave-one-out: its own folder
+    (loo,) = (tmp_path / "runs" / "benchmark").iterdir()
+    assert "temporal leave-one-out split" in (loo / "benchmark.md").read_text()

@@ -1,7 +1,11 @@
 """``--task benchmark``: every model x N seeds under both protocols (:mod:`graphrec.benchmark`).
 
 Writes ``benchmark.csv`` (rewritten after every model, so an interrupted run keeps what it
-finished), ``benchmark.md``, ``benchmark.png`` and ``metrics.json`` in the run folder.
+finished), ``benchmark.md``, ``benchmark.png``, ``metrics.json`` and ``benchmark_users.npz``
+in the run folder. ``--split global-time`` runs it on the global temporal split; its default
+run folder is then ``runs/benchmark-global-time/<timestamp>/`` (leave-one-out:
+``runs/benchmark/<timestamp>/``), and the split and its cut times are in ``config.json`` and
+the header of ``benchmark.md``.
 """
 
 from __future__ import annotations
@@ -62,10 +66,16 @@ def run(args) -> dict:
         "max_epochs": args.max_epochs,
         "threads": torch.get_num_threads(),
         "device": args.device,
+        "split": split.kind,
+        **({"cuts": split.cuts} if split.cuts else {}),
+        "test_users": int(split.test.size(1)),
     }
+    per_user: dict = {}
 
     def partial(rows: list[dict]) -> None:
-        write_outputs(run_dir.path, rows, {**meta, "partial": True}, k, plot=False)
+        write_outputs(
+            run_dir.path, rows, {**meta, "partial": True}, k, plot=False, per_user=per_user
+        )
 
     rows = run_benchmark(
         split,
@@ -77,11 +87,14 @@ def run(args) -> dict:
         progress=progress_flag(args),
         max_epochs=args.max_epochs,
         on_model_done=partial,
+        per_user=per_user,
     )
     meta["total_wall_seconds"] = round(time.perf_counter() - t_start, 1)
-    meta["title"] = f"{args.dataset}: test HR@{k} / NDCG@{k}, mean ± std over {len(seeds)} seeds"
-    result = write_outputs(run_dir.path, rows, meta, k)
-    log(args, markdown_table(result["summary"], k))
+    meta["title"] = (
+        f"{args.dataset} ({split.kind}): test HR@{k} / NDCG@{k}, mean ± std over {len(seeds)} seeds"
+    )
+    result = write_outputs(run_dir.path, rows, meta, k, per_user=per_user)
+    log(args, markdown_table(result["summary"], k, result.get("significance")))
     for metric, a in result["agreement"].items():
         log(
             args,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from graphrec.data.graph import load_movielens
 from graphrec.data.movielens import DATASETS, DatasetError
-from graphrec.data.split import InteractionSplit, temporal_split
+from graphrec.data.split import SPLITS, InteractionSplit, make_interaction_split
 from graphrec.io import resolve_device
 from graphrec.runs import RunDir, check_k
 
@@ -25,6 +25,7 @@ __all__ = [
     "add_common_arguments",
     "load_graph",
     "make_split",
+    "default_folder",
     "check_k_options",
     "start_run",
     "open_run",
@@ -186,6 +187,14 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
         help="only ratings >= this are positives (default: every rating)",
     )
     g.add_argument(
+        "--split",
+        default=SPLITS[0],
+        choices=list(SPLITS),
+        help="how train / valid / test are cut: leave-one-out (default: each user's latest "
+        "positive is test, the one before valid) or global-time (one cut time for everyone, "
+        "no user's future in train; the default run folder is then runs/<task>-global-time/)",
+    )
+    g.add_argument(
         "--out",
         default=None,
         help="run folder: a new or empty folder (default: a new runs/<task>/<timestamp>/); a "
@@ -283,9 +292,13 @@ def _load_csv(args):
 
 
 def make_split(args, data) -> InteractionSplit:
-    """The temporal split of ``data``, with the task's K options checked against it (before
-    any training: :func:`check_k_options`)."""
-    split = temporal_split(data, min_rating=args.min_rating)
+    """The split ``--split`` of ``data`` (:func:`graphrec.data.split.make_interaction_split`),
+    with the task's K options checked against it (before any training:
+    :func:`check_k_options`). Its kind and cuts go into the run's ``config.json``
+    (:func:`open_run`)."""
+    kind = getattr(args, "split", None) or SPLITS[0]
+    split = make_interaction_split(data, kind, min_rating=args.min_rating)
+    args._split_info = {"kind": split.kind, "cuts": split.cuts}
     check_k_options(args, split)
     return split
 
@@ -323,14 +336,34 @@ def start_run(args, claim: bool = True) -> RunDir | None:
     writes no run folder of its own (``map`` adds to a finished run's)."""
     resolve_device(getattr(args, "device", "auto"))
     if claim and hasattr(args, "out"):
-        args._run_dir = RunDir(args.task, args.out, overwrite=getattr(args, "overwrite", False))
+        args._run_dir = RunDir(
+            args.task,
+            args.out,
+            overwrite=getattr(args, "overwrite", False),
+            name=default_folder(args, args.task),
+        )
     return getattr(args, "_run_dir", None)
+
+
+def default_folder(args, task: str) -> str:
+    """The name of the folder under ``runs/`` that holds a task's default run folders:
+    ``<task>``, or ``<task>-<split>`` when ``--split`` is not the default, so that a
+    global-time benchmark never lands beside (or is mistaken for) the leave-one-out one."""
+    kind = getattr(args, "split", None) or SPLITS[0]
+    return task if kind == SPLITS[0] else f"{task}-{kind}"
 
 
 def open_run(args, task: str) -> RunDir:
     """The run folder (claimed by :func:`start_run`, or now) with ``config.json`` written."""
     run = getattr(args, "_run_dir", None)
     if run is None:
-        run = args._run_dir = RunDir(task, args.out, overwrite=getattr(args, "overwrite", False))
-    run.write_config({k: v for k, v in vars(args).items()}, args.seed)
+        run = args._run_dir = RunDir(
+            task,
+            args.out,
+            overwrite=getattr(args, "overwrite", False),
+            name=default_folder(args, task),
+        )
+    run.write_config(
+        {k: v for k, v in vars(args).items()}, args.seed, split=getattr(args, "_split_info", None)
+    )
     return run

@@ -270,6 +270,8 @@ def run_explain(args) -> dict:
             args.dataset = config["dataset"]
         if config and config.get("min_rating") != args.min_rating:
             args.min_rating = config.get("min_rating")
+        if config and config.get("split") and config["split"] != args.split:
+            args.split = config["split"]  # the split the model was trained on
     data = load_graph(args)
     user, movie = _resolve(args, data)
     split = make_split(args, data)
