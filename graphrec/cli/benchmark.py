@@ -50,7 +50,7 @@ def run(args) -> dict:
     if args.models:
         unknown = [m for m in args.models if m not in MODELS]
         if unknown:
-            raise SystemExit(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
+            raise SystemExit(f"error: unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     t_start = time.perf_counter()

@@ -124,7 +124,13 @@ def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
     known, _ = pre.parse_known_args(argv)
     task, replay = known.task, {}
     if known.config:
-        task, replay = replay_defaults(known.config, known.task)
+        try:
+            task, replay = replay_defaults(known.config, known.task)
+        except SystemExit as exc:
+            if not isinstance(exc.code, str):
+                raise
+            print(exc.code, file=sys.stderr)
+            return 2
         if known.task is None:
             argv = ["--task", task, *argv]
     parser = build_parser(task, prog)
@@ -159,6 +165,13 @@ def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
         ) as exc:
             cleanup()  # no half-written run folder left behind
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except SystemExit as exc:
+            cleanup()
+            if not isinstance(exc.code, str):  # argparse's --help (0) and usage errors (2)
+                raise
+            message = exc.code if exc.code.startswith("error: ") else f"error: {exc.code}"
+            print(message, file=sys.stderr)
             return 2
         except (Interrupted, KeyboardInterrupt) as exc:
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
