@@ -165,11 +165,16 @@ class RunDir:
         return self.path / name
 
     def write_config(self, config: dict[str, Any], seed: int) -> Path:
+        from graphrec import distributed
+
         return write_json(
             self.path / "config.json",
             {
                 "task": self.task,
                 "seed": seed,
+                # processes that trained together (torchrun) and their backend (None: one)
+                "world_size": distributed.world_size(),
+                "backend": distributed.backend(),
                 "config": {k: v for k, v in config.items() if not k.startswith("_")},
                 "versions": package_versions(),
                 "command": sys.argv,
