@@ -29,6 +29,16 @@ its constructor's ``seed``. Same seed, same machine: same numbers.
 of ``batch_size``; the running loss stays a tensor (no per-step synchronisation) and Adam uses
 its fused CPU kernel where torch has one. ``History`` records per epoch the train seconds, the
 validation seconds and the wall time since ``fit`` began (``elapsed``).
+
+**Data parallel.** Launched by ``torchrun --nproc-per-node N`` (``WORLD_SIZE`` > 1), ``fit``
+joins the process group (:mod:`graphrec.distributed`; gloo on the CPU, nccl on CUDA) and runs
+the model's loss hook through ``DistributedDataParallel``: each global batch of ``batch_size``
+examples is cut into N disjoint parts, one per rank (:func:`graphrec.distributed.epoch_shard`),
+so the total batch is that of one process; the shuffle is the same on every rank (``seed``),
+negatives and dropout are drawn per rank (``seed + rank``). Rank 0 alone validates and
+broadcasts its score, so every rank keeps the same best epoch and stops at the same epoch; the
+best weights are restored on all ranks. One process (no ``WORLD_SIZE``) runs the loop above,
+unchanged: same seed, same numbers.
 """
 
 from __future__ import annotations

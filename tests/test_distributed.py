@@ -172,6 +172,7 @@ def test_torchrun_two_processes_train_bpr_on_the_checkerboard(tmp_path):
     assert [p.name for p in runs.iterdir()] == ["bpr"]  # exactly one run folder
     assert not (tmp_path / "runs" / "bpr" / "runs").exists()
     assert done.stdout.count("wrote ") == 1  # rank 0 alone reports
+    assert done.stderr.count("[graphrec] csv:") == 1  # and rank 1 prints nothing
     config = json.loads((runs / "bpr" / "config.json").read_text())
     assert (config["world_size"], config["backend"]) == (2, "gloo")
     metrics = json.loads((runs / "bpr" / "metrics.json").read_text())
@@ -185,3 +186,12 @@ def test_torchrun_two_processes_train_bpr_on_the_checkerboard(tmp_path):
     in_block = (torch.as_tensor(top) // 8 == torch.tensor(users).view(-1, 1) // 8).float()
     assert in_block[:, 0].mean() >= 0.95, in_block.mean(1)  # the top movie: the user's block
     assert in_block.mean() >= 0.9
+
+
+def test_a_one_process_run_records_world_size_1_and_no_backend(tmp_path):
+    from graphrec.runs import RunDir
+
+    run = RunDir("bpr", tmp_path / "run")
+    run.write_config({"task": "bpr"}, 0)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["world_size"], config["backend"]) == (1, None)
