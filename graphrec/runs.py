@@ -168,12 +168,18 @@ class RunDir:
         return self.path / name
 
     def write_config(self, config: dict[str, Any], seed: int, split: dict | None = None) -> Path:
-        """``config.json``: the task, seed, options, and (``split``) the split's kind and cuts."""
+        """``config.json``: the task, seed, options, the processes that trained together, and
+        (``split``) the split's kind and cuts."""
+        from graphrec import distributed
+
         return write_json(
             self.path / "config.json",
             {
                 "task": self.task,
                 "seed": seed,
+                # processes that trained together (torchrun) and their backend (None: one)
+                "world_size": distributed.world_size(),
+                "backend": distributed.backend(),
                 "config": {k: v for k, v in config.items() if not k.startswith("_")},
                 **({"split": split} if split is not None else {}),
                 "versions": package_versions(),

@@ -29,6 +29,16 @@ its constructor's ``seed``. Same seed, same machine: same numbers.
 of ``batch_size``; the running loss stays a tensor (no per-step synchronisation) and Adam uses
 its fused CPU kernel where torch has one. ``History`` records per epoch the train seconds, the
 validation seconds and the wall time since ``fit`` began (``elapsed``).
+
+**Data parallel.** Launched by ``torchrun --nproc-per-node N`` (``WORLD_SIZE`` > 1), ``fit``
+joins the process group (:mod:`graphrec.distributed`; gloo on the CPU, nccl on CUDA) and runs
+the model's loss hook through ``DistributedDataParallel``: each global batch of ``batch_size``
+examples is cut into N disjoint parts, one per rank (:func:`graphrec.distributed.epoch_shard`),
+so the total batch is that of one process; the shuffle is the same on every rank (``seed``),
+negatives and dropout are drawn per rank (``seed + rank``). Rank 0 alone validates and
+broadcasts its score, so every rank keeps the same best epoch and stops at the same epoch; the
+best weights are restored on all ranks. One process (no ``WORLD_SIZE``) runs the loop above,
+unchanged: same seed, same numbers.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from graphrec import distributed
 from graphrec.data.sampling import PairwiseSampler, PointwiseSampler, RatingSampler
 from graphrec.data.split import InteractionSplit
 from graphrec.evaluate import evaluate
@@ -278,8 +289,16 @@ def fit(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     dev = resolve_device(cfg.device)
+    distributed.init("auto", dev)  # joins torchrun's process group, if launched by it
+    world, rank = distributed.world_size(), distributed.rank()
+    if world > 1 and dev.type == "cuda":
+        dev = torch.device("cuda", distributed.local_rank())
     model.to(dev)
-    gen = seed_everything(cfg.seed)
+    gen = seed_everything(cfg.seed)  # the shuffle: the same on every rank
+    neg_gen = None
+    if world > 1:
+        torch.manual_seed(cfg.seed + rank)  # dropout: one stream per rank
+        neg_gen = torch.Generator().manual_seed(cfg.seed + rank)  # negatives: one per rank
     if objective == "bce":
         sampler = PointwiseSampler(split, cfg.num_negatives)
     elif objective == "bpr":
@@ -292,6 +311,8 @@ def fit(
         model.before_fit(split, cfg)
     opt = optimizer or _adam(model, cfg.lr, cfg.weight_decay)
     step_loss = _loss_function(model, objective)
+    if world > 1:
+        step_loss = _data_parallel(model, step_loss, dev)
     if hasattr(model, "validation"):
         validate = model.validation
     else:
@@ -304,7 +325,7 @@ def fit(
         range(1, cfg.epochs + 1),
         desc=f"train {type(model).__name__}",
         unit="epoch",
-        disable=not progress_enabled(cfg.progress),
+        disable=not progress_enabled(cfg.progress) or rank != 0,
         leave=False,
         dynamic_ncols=True,
     )
@@ -312,17 +333,36 @@ def fit(
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
-        a, b, c = (t.to(dev) for t in sampler.epoch(gen))
-        t_sampled = time.perf_counter()
-        total, n = torch.zeros((), device=dev), a.numel()
-        for s in range(0, n, cfg.batch_size):
-            ba, bb, bc = (t[s : s + cfg.batch_size] for t in (a, b, c))
-            loss = step_loss(ba, bb, bc)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach() * ba.numel()
-        loss_value = float(total) / n
+        if world == 1:
+            a, b, c = (t.to(dev) for t in sampler.epoch(gen))
+            t_sampled = time.perf_counter()
+            total, n = torch.zeros((), device=dev), a.numel()
+            for s in range(0, n, cfg.batch_size):
+                ba, bb, bc = (t[s : s + cfg.batch_size] for t in (a, b, c))
+                loss = step_loss(ba, bb, bc)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.detach() * ba.numel()
+            loss_value = float(total) / n
+        else:
+            positions, steps = distributed.epoch_shard(len(sampler), cfg.batch_size, rank, world)
+            a, b, c = (t.to(dev) for t in sampler.shard(positions, gen, neg_gen))
+            t_sampled = time.perf_counter()
+            total = torch.zeros(2, device=dev, dtype=torch.float64)  # loss sum, examples
+            s = 0
+            for count, weight in steps:
+                ba, bb, bc = (t[s : s + count] for t in (a, b, c))
+                s += count
+                loss = step_loss(ba, bb, bc)
+                opt.zero_grad(set_to_none=True)
+                (loss if weight == 1.0 else loss * weight).backward()
+                opt.step()
+                if weight:
+                    total[0] += loss.detach().double() * count
+                    total[1] += count
+            distributed.all_reduce_sum(total)  # the epoch's mean loss over all ranks
+            loss_value = float(total[0] / total[1])
         if not math.isfinite(loss_value):
             bar.close()
             if best_state is not None:  # leave the model at its best epoch, not at NaN
@@ -345,7 +385,9 @@ def fit(
                 group["lr"] *= cfg.lr_decay
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             t1 = time.perf_counter()
-            score, fields, hist.selection = validate(split, cfg)
+            # rank 0 alone validates; the others take its score, so all stop together
+            result = validate(split, cfg) if rank == 0 else None
+            score, fields, hist.selection = distributed.broadcast_object(result)
             record.update(fields)
             record["eval_seconds"] = time.perf_counter() - t1
             if score > hist.best_score:
@@ -363,6 +405,7 @@ def fit(
     hist.train_seconds = time.perf_counter() - t_start
     if best_state is not None:
         model.load_state_dict(best_state)
+    distributed.broadcast_module(model)  # every rank ends with rank 0's weights
     model.eval()
     return hist
 
@@ -391,6 +434,54 @@ def _loss_function(model, objective: str):
     if hasattr(model, "rating_loss"):
         return model.rating_loss
     return lambda u, m, r: F.mse_loss(pair_score(u, m), r)
+
+
+class _LossModule(torch.nn.Module):
+    """``model``'s loss hook as a module's forward, for DDP to wrap (DDP synchronises the
+    gradients of the parameters a forward of the wrapped module uses)."""
+
+    def __init__(self, model: torch.nn.Module, loss) -> None:
+        super().__init__()
+        self.model, self._loss = model, loss
+
+    def forward(self, *batch: torch.Tensor) -> torch.Tensor:
+        return self._loss(*batch)
+
+
+def _data_parallel(model: torch.nn.Module, loss, dev: torch.device):
+    """``loss`` run through :class:`~torch.nn.parallel.DistributedDataParallel` (parameters
+    broadcast from rank 0 now, gradients averaged over the ranks at every backward)."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    name = type(model).__name__
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"{name} has no trainable parameters: it cannot train data-parallel")
+    import inspect
+
+    # buffers (graphs, seen movies) do not change in training: synchronised at the wrap only
+    known = inspect.signature(DistributedDataParallel.__init__).parameters
+    no_sync = "forward_sync_buffers" if "forward_sync_buffers" in known else "broadcast_buffers"
+    try:
+        ddp = DistributedDataParallel(
+            _LossModule(model, loss),
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            **{no_sync: False},
+        )
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"{name} cannot train data-parallel (DDP): {exc}") from exc
+
+    def step(*batch: torch.Tensor) -> torch.Tensor:
+        try:
+            return ddp(*batch)
+        except RuntimeError as exc:
+            if "reduction" in str(exc) or "unused" in str(exc):
+                raise ValueError(
+                    f"{name} cannot train data-parallel: its loss leaves some parameters "
+                    f"without a gradient ({str(exc).splitlines()[0]})"
+                ) from exc
+            raise
+
+    return step
 
 
 def _adam(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:

@@ -11,6 +11,9 @@ from graphrec.models.bpr import BPRMF
 
 __all__ = ["add_arguments", "run"]
 
+#: tasks of this module that train data-parallel under torchrun (graphrec.distributed)
+DATA_PARALLEL = ("bpr",)
+
 
 def add_arguments(parser) -> None:
     add_model_task_arguments(parser, BPRMF)

@@ -226,6 +226,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, default_dataset: str =
         help="auto (default: CUDA when torch sees one), cpu, cuda or cuda:N; checked before "
         "any data is read, also by tasks that run on the CPU only (stats, pop)",
     )
+    g.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "gloo", "nccl"],
+        help="torch.distributed backend under torchrun --nproc-per-node N (default: auto = "
+        "nccl on CUDA, gloo on the CPU); one process ignores it",
+    )
     g.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
     g.add_argument(
         "--progress",
@@ -334,8 +341,10 @@ def start_run(args, claim: bool = True) -> RunDir | None:
     raises :class:`~graphrec.runs.RunDirError` for a folder that holds another run, a file,
     an unwritable place). :func:`open_run` then writes into it. ``claim=False``: a task that
     writes no run folder of its own (``map`` adds to a finished run's)."""
+    from graphrec.distributed import is_main
+
     resolve_device(getattr(args, "device", "auto"))
-    if claim and hasattr(args, "out"):
+    if claim and hasattr(args, "out") and is_main():  # other ranks write nothing
         args._run_dir = RunDir(
             args.task,
             args.out,
@@ -353,8 +362,13 @@ def default_folder(args, task: str) -> str:
     return task if kind == SPLITS[0] else f"{task}-{kind}"
 
 
-def open_run(args, task: str) -> RunDir:
-    """The run folder (claimed by :func:`start_run`, or now) with ``config.json`` written."""
+def open_run(args, task: str) -> RunDir | None:
+    """The run folder (claimed by :func:`start_run`, or now) with ``config.json`` written;
+    ``None`` on the ranks other than 0 of a data-parallel run (rank 0 alone writes)."""
+    from graphrec.distributed import is_main
+
+    if not is_main():
+        return None
     run = getattr(args, "_run_dir", None)
     if run is None:
         run = args._run_dir = RunDir(

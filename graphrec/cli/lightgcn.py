@@ -12,6 +12,9 @@ from graphrec.models.lightgcn import LightGCN
 
 __all__ = ["add_arguments", "run"]
 
+#: tasks of this module that train data-parallel under torchrun (graphrec.distributed)
+DATA_PARALLEL = ("lightgcn",)
+
 
 def add_arguments(parser) -> None:
     add_model_task_arguments(parser, LightGCN)

@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
     mark = created_count()
     with _signals_end_the_run():
         try:
+            _join_process_group(module, args)
             # the device and the run folder, checked before any data is read
             start_run(args, claim=getattr(module, "RUN_FOLDER", True))
             module.run(args)
@@ -186,7 +187,31 @@ def main(argv: list[str] | None = None, prog: str = "graphrec") -> int:
         except BaseException:
             cleanup()
             raise
+        finally:
+            from graphrec.distributed import teardown
+
+            teardown()
     return 0
+
+
+def _join_process_group(module, args: argparse.Namespace) -> None:
+    """Under ``torchrun --nproc-per-node N`` (N > 1): check that the task trains
+    data-parallel, join the process group (``--backend``) and silence the ranks other than
+    0 (they print errors only). A single process: nothing."""
+    from graphrec import distributed
+
+    if not distributed.launched():
+        return
+    tasks = getattr(module, "DATA_PARALLEL", ())
+    if args.task not in tasks or (args.task == "neumf" and getattr(args, "pretrain", False)):
+        raise ValueError(
+            f"--task {args.task}{' --pretrain' if args.task == 'neumf' else ''} does not run "
+            "data-parallel (torchrun --nproc-per-node N); the tasks that do: bpr, lightgcn, "
+            "gmf, mlp, neumf (without --pretrain). Run it as one process"
+        )
+    distributed.init(args.backend, args.device)
+    if not distributed.is_main():
+        args.quiet, args.progress = True, False
 
 
 def console() -> None:

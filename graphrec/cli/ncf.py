@@ -35,6 +35,10 @@ __all__ = ["add_arguments", "run", "sweep_model", "train_neumf_pretrained", "run
 
 MODELS = {"gmf": GMF, "mlp": MLP, "neumf": NeuMF}
 
+#: tasks of this module that train data-parallel under torchrun (graphrec.distributed);
+#: neumf without --pretrain only
+DATA_PARALLEL = ("gmf", "mlp", "neumf")
+
 
 def add_arguments(parser) -> None:
     # build_parser passes the group "<task> options": tell the tasks apart by its title
@@ -165,7 +169,8 @@ def run(args) -> dict:
     else:
         model = build_from_args(args, MODELS[task].__name__, split, data)
         metrics, _ = train_and_report(model, split, args, run_dir, task=task)
-    run_dir.report()
+    if run_dir is not None:  # rank 0 (or the one process)
+        run_dir.report()
     return metrics
 
 

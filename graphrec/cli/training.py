@@ -83,7 +83,8 @@ def run_model_task(args: argparse.Namespace, name: str, **overrides: Any) -> dic
     run_dir = open_run(args, args.task)
     model = build_from_args(args, name, split, data, **overrides)
     metrics, _ = train_and_report(model, split, args, run_dir, task=args.task)
-    run_dir.report()
+    if run_dir is not None:  # rank 0 (or the one process)
+        run_dir.report()
     return metrics
 
 
@@ -153,6 +154,8 @@ def train_and_report(
     if history is None:
         cfg = config or train_config(args)
         history = model.fit(split, cfg).history
+    if run_dir is None:  # a rank other than 0 of a data-parallel run: rank 0 reports
+        return {}, history
     cfg = TrainConfig.from_dict(history.config) if history.config else train_config(args)
     k = cfg.eval_k or 10
     record_resolved(args, run_dir, model, cfg)

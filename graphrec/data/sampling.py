@@ -124,6 +124,28 @@ class PointwiseSampler:
         movies = torch.cat([m, neg.reshape(-1)])[perm]
         return users, movies, labels
 
+    def shard(
+        self,
+        positions: Tensor,
+        generator: torch.Generator | None = None,
+        negative_generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The examples at ``positions`` of an epoch shuffled by ``generator`` (the same on
+        every rank), negatives drawn from ``negative_generator`` (one per rank) for these
+        positions alone: one rank's part of a data-parallel epoch
+        (:func:`graphrec.distributed.epoch_shard`)."""
+        u, m = self.split.train
+        n = u.numel()
+        idx = torch.randperm(len(self), generator=generator)[positions]
+        positive = idx < n
+        src = torch.where(positive, idx, (idx - n).div(max(self.k, 1), rounding_mode="floor"))
+        users = u[src]
+        movies = m[src].clone()
+        neg = ~positive
+        if bool(neg.any()):
+            movies[neg] = sample_negatives(self.split, users[neg], 1, negative_generator).view(-1)
+        return users, movies, positive.float()
+
 
 class PairwiseSampler:
     """(user, positive, negative) triples for BPR, one negative per train positive per epoch."""
@@ -144,6 +166,23 @@ class PairwiseSampler:
         perm = torch.randperm(users.numel(), generator=generator)
         return users[perm], pos[perm], neg[perm]
 
+    def shard(
+        self,
+        positions: Tensor,
+        generator: torch.Generator | None = None,
+        negative_generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The triples at ``positions`` of an epoch shuffled by ``generator``, negatives
+        from ``negative_generator`` for these triples alone (see
+        :meth:`PointwiseSampler.shard`)."""
+        u, m = self.split.train
+        src = torch.randperm(len(self), generator=generator)[positions].div(
+            self.k, rounding_mode="floor"
+        )
+        users = u[src]
+        neg = sample_negatives(self.split, users, 1, negative_generator).view(-1)
+        return users, m[src], neg
+
 
 class RatingSampler:
     """The train edges with their ratings, shuffled each epoch, for a rating (MSE) objective."""
@@ -161,6 +200,17 @@ class RatingSampler:
         u, m = self.split.train
         perm = torch.randperm(u.numel(), generator=generator)
         return u[perm], m[perm], self.split.train_rating.float()[perm]
+
+    def shard(
+        self,
+        positions: Tensor,
+        generator: torch.Generator | None = None,
+        negative_generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The edges at ``positions`` of an epoch shuffled by ``generator`` (no negatives)."""
+        u, m = self.split.train
+        src = torch.randperm(len(self), generator=generator)[positions]
+        return u[src], m[src], self.split.train_rating.float()[src]
 
 
 def sampled_candidates(

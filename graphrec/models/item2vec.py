@@ -563,7 +563,10 @@ class Item2Vec(Recommender):
                 over the split's movie indices).
             overrides: fields of the config to change.
         """
+        from graphrec.distributed import single_process_only
         from graphrec.io import resolve_device
+
+        single_process_only("Item2Vec", "trains skip-gram with its own loop")
         from graphrec.train import History, TrainConfig, progress_enabled
         from graphrec.walks import random_walks
 

@@ -54,6 +54,9 @@ class ItemItemModel(Recommender):
 
     def fit(self, split, config=None, **overrides) -> ItemItemModel:
         """Closed form on the split's train positives (``config`` is not needed)."""
+        from graphrec.distributed import single_process_only
+
+        single_process_only(type(self).__name__, "fits in closed form")
         self.remember_seen(split)
         x = self.multi_hot(torch.arange(self.num_users)).double()
         self.weights = self.item_matrix(x).float().to(self.seen_ptr.device)

@@ -69,6 +69,9 @@ class ImplicitModel(Recommender):
     def fit(self, split, config=None, **overrides) -> ImplicitModel:
         """Fit implicit's model on the split's train matrix (its own loop: ``config`` is not
         used; ``config.seed``, when given, replaces the constructor's seed)."""
+        from graphrec.distributed import single_process_only
+
+        single_process_only(type(self).__name__, "fits with implicit's own loop")
         import_implicit()
         self.remember_seen(split)
         if config is not None and getattr(config, "seed", None) is not None:

@@ -31,6 +31,9 @@ class ItemPop(Recommender):
 
     def fit(self, split, config=None, **overrides) -> ItemPop:
         """Count train positives per movie (closed form: ``config`` is not needed)."""
+        from graphrec.distributed import single_process_only
+
+        single_process_only("ItemPop", "fits in closed form")
         self.popularity = split.train_degree().float().to(self.popularity.device)
         self.remember_seen(split)
         return self
