@@ -128,6 +128,14 @@ def evaluate(
     Returns a dict with the metrics plus ``protocol``, ``stage``, ``users`` and ``seconds``
     (and ``negatives`` for ``sampled``).
     """
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, not {k!r}")
+    if protocol == "sampled" and k > num_negatives:
+        raise ValueError(
+            f"k={k} is not below the sampled protocol's {num_negatives + 1} candidates (1 + "
+            f"{num_negatives} negatives), so HR@{k} would be 1 for every model; pass k <= "
+            f"{num_negatives}, or protocol='full'"
+        )
     t0 = time.perf_counter()
     ranks = evaluate_ranks(model, split, stage, protocol, num_negatives, seed, batch_size)
     out = ranking_metrics(ranks, k)
