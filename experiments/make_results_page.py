@@ -39,10 +39,18 @@ def main(argv: list[str] | None = None) -> int:
         default=str(ROOT / "docs/results.md"),
         help="file whose marked block is replaced (default: %(default)s)",
     )
+    p.add_argument(
+        "--other-split",
+        default=str(ROOT / "experiments/results/benchmark_ml-100k_global-time"),
+        help="benchmark folder of the same models under --split global-time, shown below the "
+        "main table where it exists; 'none' leaves it out (default: %(default)s)",
+    )
     p.add_argument("--out", default=None, help="also write the block alone to this file")
     a = p.parse_args(argv)
     try:
-        block = report.build_markdown(a.bench, a.results)
+        other = None if a.other_split == "none" else Path(a.other_split)
+        other = other if other is not None and (other / "benchmark.csv").is_file() else None
+        block = report.build_markdown(a.bench, a.results, other)
         report.write_block(a.target, block)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from graphrec.benchmark import (
     agreement,
+    kendall_tau,
     markdown_table,
+    ranking,
     significance,
     split_description,
     summarise,
@@ -149,9 +151,59 @@ def _comparison(rows: list[dict], a: str, b: str, k: int = 10) -> list[str]:
     return lines
 
 
-def build_markdown(bench: str | os.PathLike, results: str | os.PathLike) -> str:
+def other_split_section(
+    summary: list[dict], bench: str | os.PathLike, k: int = 10
+) -> tuple[list[str], dict]:
+    """The markdown of a second benchmark folder (the same models under another split, e.g.
+    ``--split global-time``) and how its model ranking compares with ``summary``'s: per
+    protocol, Kendall's tau over the models both ran and whether the best model is the same.
+    Returns ``(lines, comparison)``."""
+    rows, meta = read_benchmark(bench)
+    other = summarise(rows, k)
+    sig = significance(other, per_user, k) if (per_user := read_per_user(bench)) else None
+    seeds = sorted({r["seed"] for r in rows})
+    users = meta.get("test_users")
+    lines = [
+        f"### The same models under the {meta.get('split', 'other')} split",
+        "",
+        f"{meta.get('dataset', 'ml-100k')}, {split_description(meta)}; test set, mean ± std "
+        f"over {len(seeds)} seeds ({', '.join(map(str, seeds))})"
+        + (f", {users} evaluated test users" if users else "")
+        + ". `full` also leaves out each user's other movies after the first cut.",
+        "",
+        markdown_table(other, k, sig),
+        "",
+    ]
+    if sig:
+        lines += [f"- p {p} NDCG@{k}: {t['test']} (two-sided)" for p, t in sig.items()] + [""]
+    common = [s["model"] for s in summary if s["model"] in {o["model"] for o in other}]
+    comparison: dict = {}
+    for p in ("sampled", "full"):
+        col = f"{p}_ndcg@{k}"
+        a = [m for m in ranking(summary, col) if m in common]
+        b = [m for m in ranking(other, col) if m in common]
+        pos = {m: i for i, m in enumerate(b)}
+        tau = kendall_tau([-i for i in range(len(a))], [-pos[m] for m in a])
+        comparison[p] = {"tau": tau, "best": (a[0], b[0]), "this": a, "other": b}
+        same = "the same best model" if a[0] == b[0] else f"best {a[0]} -> {b[0]}"
+        lines += [
+            f"- Model ranking by {p} NDCG@{k}, leave-one-out vs {meta.get('split')}: "
+            f"Kendall's tau {tau:.2f}, {same}.",
+            f"  - leave-one-out: {' > '.join(a)}",
+            f"  - {meta.get('split')}: {' > '.join(b)}",
+        ]
+    lines += [""]
+    return lines, comparison
+
+
+def build_markdown(
+    bench: str | os.PathLike,
+    results: str | os.PathLike,
+    other_split: str | os.PathLike | None = None,
+) -> str:
     """The results page's block, :data:`BEGIN` and :data:`END` lines included, made from the
-    benchmark folder ``bench`` and the RecBole peer files in the folder ``results``."""
+    benchmark folder ``bench``, the RecBole peer files in the folder ``results`` and, where
+    given, the benchmark folder ``other_split`` of the same models under another split."""
     rows, meta = read_benchmark(bench)
     k = int(meta.get("k", 10))
     summary = summarise(rows, k)
@@ -239,12 +291,20 @@ def build_markdown(bench: str | os.PathLike, results: str | os.PathLike) -> str:
         ]
     dataset = meta.get("dataset", "ml-100k")
     folder = f"experiments/results/benchmark_{dataset}"
+    threads = f" --threads {meta['threads']}" if meta.get("threads") else ""
+    md += [""]
+    if other_split is not None:
+        lines, _ = other_split_section(summary, other_split, k)
+        md += lines
     md += [
-        "",
         f"Reproduce: `python experiments/run.py --task benchmark --seeds {len(seeds)} "
-        f"--dataset {dataset}"
-        + (f" --threads {meta['threads']}" if meta.get("threads") else "")
-        + f" --out {folder}` then `python experiments/make_results_page.py"
+        f"--dataset {dataset}{threads} --out {folder}`"
+        + (
+            f", the same with `--split global-time --out {folder}_global-time`,"
+            if other_split is not None
+            else ""
+        )
+        + " then `python experiments/make_results_page.py"
         + ("" if dataset == "ml-100k" else f" --bench {folder}")
         + "`.",
         "",

@@ -289,6 +289,35 @@ def test_the_results_page_block_is_the_committed_benchmark():
     start, end = page.find(report.BEGIN), page.find(report.END)
     assert 0 <= start < end, "docs/results.md has no generated benchmark block"
     committed = page[start : end + len(report.END)]
-    assert committed == report.build_markdown(bench, root / "experiments/results"), (
+    other = root / "experiments/results/benchmark_ml-100k_global-time"
+    other = other if (other / "benchmark.csv").is_file() else None
+    assert committed == report.build_markdown(bench, root / "experiments/results", other), (
         "docs/results.md is stale: python experiments/make_results_page.py"
     )
+
+
+def test_results_block_with_the_other_split(tiny, tmp_path):
+    """A second folder (the same models under another split) is shown below the main table,
+    with the ranking comparison: the same folder twice ranks identically (tau 1)."""
+    import shutil
+
+    from graphrec import report
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny[0], other)
+    metrics = json.loads((other / "metrics.json").read_text())
+    metrics["meta"].update(split="global-time", test_users=55, cuts={"t_valid": 5, "t_test": 9})
+    (other / "metrics.json").write_text(json.dumps(metrics))
+    text = report.build_markdown(tiny[0], tmp_path, other)
+    assert "### The same models under the global-time split" in text
+    assert "55 evaluated test users" in text and "(t = 5)" in text and "(t = 9)" in text
+    best = report.ranking(report.summarise(*[report.read_benchmark(tiny[0])[0]]), "full_ndcg@10")
+    assert "Kendall's tau 1.00, the same best model" in text and best[0] in text
+    _, comparison = report.other_split_section(
+        report.summarise(report.read_benchmark(tiny[0])[0]), other
+    )
+    assert (
+        comparison["full"]["tau"] == 1.0
+        and comparison["sampled"]["best"][0] == (comparison["sampled"]["best"][1])
+    )
+    assert "--split global-time" in text  # the reproduce line names both commands
