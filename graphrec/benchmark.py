@@ -341,6 +341,21 @@ def markdown_table(summary: list[dict], k: int = 10, sig: dict | None = None) ->
     return "\n".join(lines)
 
 
+def beyond_note(summary: list[dict], k: int = 10) -> list[str]:
+    """The lines that define the beyond-accuracy columns, where ``summary`` has them."""
+    if not any(f"{c}_mean" in s for s in summary for c in beyond_columns(k)):
+        return []
+    return [
+        f"Beyond accuracy, on the `full` protocol's top-{k} list of every test user: "
+        f"coverage@{k} = fraction of all movies in at least one user's top-{k} "
+        f"(PyG `LinkPredCoverage`); avg pop@{k} = mean number of train interactions of "
+        f"the recommended movies (PyG `LinkPredAveragePopularity`); novelty@{k} = mean "
+        "self-information -log2(train interactions / train users) of the recommended "
+        "movies, in bits.",
+        "",
+    ]
+
+
 def split_description(meta: dict[str, Any]) -> str:
     """The split named in ``meta`` (``split``, ``cuts``), as benchmark.md's header says it."""
     kind = meta.get("split", "leave-one-out")
@@ -406,16 +421,7 @@ def write_outputs(
         markdown_table(summary, k, sig),
         "",
     ]
-    if any(f"{c}_mean" in s for s in summary for c in beyond_columns(k)):
-        md += [
-            f"Beyond accuracy, on the `full` protocol's top-{k} list of every test user: "
-            f"coverage@{k} = fraction of all movies in at least one user's top-{k} "
-            f"(PyG `LinkPredCoverage`); avg pop@{k} = mean number of train interactions of "
-            f"the recommended movies (PyG `LinkPredAveragePopularity`); novelty@{k} = mean "
-            "self-information -log2(train interactions / train users) of the recommended "
-            "movies, in bits.",
-            "",
-        ]
+    md += beyond_note(summary, k)
     if sig:
         for p, t in sig.items():
             md.append(f"- p {p} NDCG@{k}: {t['test']} (two-sided; {t['best']}'s own row: —)")

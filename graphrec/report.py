@@ -24,6 +24,7 @@ from pathlib import Path
 
 from graphrec.benchmark import (
     agreement,
+    beyond_note,
     kendall_tau,
     markdown_table,
     ranking,
@@ -234,6 +235,7 @@ def build_markdown(
         "",
         markdown_table(summary, k, sig),
         "",
+        *beyond_note(summary, k),
     ]
     if sig:
         md += [f"- p {p} NDCG@{k}: {t['test']} (two-sided)" for p, t in sig.items()] + [""]
