@@ -174,3 +174,23 @@ def test_a_run_folder_without_a_model_is_refused(cli, raw, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     assert _recommend(cli, raw, tmp_path / "nope", tmp_path / "o", "--user", "3") == 2
     assert "--run " in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("task", ["ease", "itemknn", "gnn"])
+def test_the_baseline_tasks_write_a_run_that_recommends(cli, raw, tmp_path, capsys, task):
+    """--task ease / itemknn / gnn write a run folder (closed form: no epochs, no curves) whose
+    model recommends user 3 movies of user 3's own taste group (movies 1-80)."""
+    run = tmp_path / task
+    extra = ["--epochs", "15", "--batch-size", "64", "--lr", "0.02"] if task == "gnn" else []
+    assert cli(["--task", task, *_common(raw), *extra, "--out", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["task"] == task and set(metrics["test"]) == {"sampled", "full"}
+    closed = task != "gnn"
+    assert (metrics["training"]["objective"] == "closed form") is closed
+    assert (run / "curves.png").exists() is not closed
+    config = json.loads((run / "config.json").read_text())
+    assert config["split"]["kind"] == "leave-one-out" and config["world_size"] == 1
+    capsys.readouterr()
+    assert _recommend(cli, raw, run, tmp_path / "o", "--user", "3", "--k", "5") == 0
+    rec = json.loads((tmp_path / "o" / "recommendations.json").read_text())
+    assert len(rec["items"]) == 5 and all(1 <= it["movie_id"] <= 80 for it in rec["items"])

@@ -35,6 +35,12 @@ TASKS: dict[str, tuple[str, str]] = {
         "train LightGCN (BPR) over the train edges; run folder",
     ),
     "bpr": ("graphrec.cli.bpr", "train the BPR-MF baseline; run folder"),
+    "ease": ("graphrec.cli.baselines", "fit EASE (closed form, Steck 2019); run folder"),
+    "itemknn": ("graphrec.cli.baselines", "fit the cosine item-kNN baseline; run folder"),
+    "gnn": (
+        "graphrec.cli.baselines",
+        "train the heterogeneous GNN on node features + train edges (scores cold movies)",
+    ),
     "map": (
         "graphrec.cli.map",
         "interactive map.html of a finished run's movie embeddings (--run DIR [--user ID])",

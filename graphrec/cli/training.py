@@ -116,7 +116,7 @@ def record_resolved(args: argparse.Namespace, run_dir: RunDir, model, cfg: Train
     for key, value in cfg.to_dict().items():
         if hasattr(args, key) and key not in ("seed", "device", "progress"):
             setattr(args, key, value)
-    run_dir.write_config(vars(args), args.seed)
+    run_dir.write_config(vars(args), args.seed, split=getattr(args, "_split_info", None))
 
 
 def train_and_report(
@@ -153,13 +153,21 @@ def train_and_report(
     """
     if history is None:
         cfg = config or train_config(args)
+        t0 = time.perf_counter()
         history = model.fit(split, cfg).history
+        if history is None:  # a closed-form model (EASE, ItemKNN, ...): no epochs to record
+            history = History(
+                train_seconds=time.perf_counter() - t0,
+                objective="closed form",
+                selection="none: fitted in closed form, nothing selected on valid",
+            )
     if run_dir is None:  # a rank other than 0 of a data-parallel run: rank 0 reports
         return {}, history
     cfg = TrainConfig.from_dict(history.config) if history.config else train_config(args)
     k = cfg.eval_k or 10
     record_resolved(args, run_dir, model, cfg)
-    write_history(history, run_dir, k=k, title=f"{type(model).__name__} on {args.dataset}")
+    if history.epochs:
+        write_history(history, run_dir, k=k, title=f"{type(model).__name__} on {args.dataset}")
     t0 = time.perf_counter()
     results = evaluate_all(model, split, k=k, seed=args.seed)
     eval_seconds = time.perf_counter() - t0
@@ -178,10 +186,10 @@ def train_and_report(
         },
         "training": {
             "objective": history.objective,
-            "best_epoch": history.best_epoch,
+            "best_epoch": history.best_epoch if history.epochs else None,
             "epochs_run": len(history.epochs),
             "stopped_early": history.stopped_early,
-            "best_valid_score": history.best_score,
+            "best_valid_score": history.best_score if history.epochs else None,
             "selection": history.selection,
             "config": history.config,
         },
