@@ -60,6 +60,7 @@ from graphrec.io import CheckpointError, atomic_write, load_tensors, save_tensor
 
 __all__ = [
     "Recommender",
+    "FinalVectorModel",
     "MODEL_REGISTRY",
     "CheckpointError",
     "CheckpointNotFoundError",
@@ -711,6 +712,49 @@ class Recommender(nn.Module, ABC):
         if data is not None:
             model.check_data(data, where=str(path))
         return model.eval()  # a loaded model scores; dropout must not apply
+
+
+class FinalVectorModel(Recommender):
+    """A recommender that scores by the dot product of final user and movie vectors computed
+    from the whole graph at once (LightGCN, HeteroGNN): subclasses give :meth:`_final`, and
+    scoring, users as vectors (fold-in) and the item space follow from it."""
+
+    @abstractmethod
+    def _final(self) -> tuple[Tensor, Tensor]:
+        """``([num_users, d], [num_movies, d])`` the final vectors (cached in eval mode)."""
+
+    def score(self, users: Tensor, movies: Tensor) -> Tensor:
+        """[B] dot products of the final (user, movie) vectors."""
+        users, movies = self.check_users(users), self.check_movies(movies)
+        eu, em = self._final()
+        return (eu[users] * em[movies]).sum(-1)
+
+    def score_all(self, users: Tensor) -> Tensor:
+        """[B, num_movies] as one matrix product of final vectors."""
+        users = self.check_users(users)
+        eu, em = self._final()
+        return eu[users] @ em.T
+
+    def _frozen_movies(self) -> Tensor:
+        """[num_movies, d] final movie vectors, no gradient."""
+        with torch.no_grad():
+            return self._final()[1]
+
+    def user_vectors(self, users: Tensor) -> Tensor:
+        """[B, d] the final user vectors."""
+        users = self.check_users(users)
+        with torch.no_grad():
+            return self._final()[0][users]
+
+    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
+        return (vectors[rows] * self._frozen_movies()[movies]).sum(-1)
+
+    def score_user_vectors(self, vectors: Tensor) -> Tensor:
+        return vectors @ self._frozen_movies().T
+
+    def item_vectors(self) -> Tensor:
+        """[num_movies, d] the final movie vectors."""
+        return self._frozen_movies().clone()
 
 
 class CheckpointNotFoundError(CheckpointError, FileNotFoundError):

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from graphrec.models.base import Recommender
+from graphrec.models.base import FinalVectorModel
 from graphrec.models.bpr import bpr_loss, l2_per_example
 
 __all__ = ["HeteroGNN"]
@@ -23,7 +23,7 @@ RATES = ("user", "rates", "movie")
 RATED_BY = ("movie", "rated_by", "user")
 
 
-class HeteroGNN(Recommender):
+class HeteroGNN(FinalVectorModel):
     r"""Two-layer heterogeneous GraphSAGE over the train ``rates`` edges, scored by a dot
     product and trained with BPR (Rendle et al., UAI 2009).
 
@@ -229,39 +229,6 @@ class HeteroGNN(Recommender):
     def _final(self) -> tuple[Tensor, Tensor]:
         users, movies, _, _ = self.propagate()
         return users, movies
-
-    def score(self, users: Tensor, movies: Tensor) -> Tensor:
-        """[B] dot products of the final (user, movie) vectors."""
-        users, movies = self.check_users(users), self.check_movies(movies)
-        eu, em = self._final()
-        return (eu[users] * em[movies]).sum(-1)
-
-    def score_all(self, users: Tensor) -> Tensor:
-        """[B, num_movies] one matrix product of final vectors."""
-        users = self.check_users(users)
-        eu, em = self._final()
-        return eu[users] @ em.T
-
-    def _frozen_movies(self) -> Tensor:
-        with torch.no_grad():
-            return self._final()[1]
-
-    def user_vectors(self, users: Tensor) -> Tensor:
-        r"""[B, d] the final user vectors :math:`h^{(L)}_u`."""
-        users = self.check_users(users)
-        with torch.no_grad():
-            return self._final()[0][users]
-
-    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
-        return (vectors[rows] * self._frozen_movies()[movies]).sum(-1)
-
-    def score_user_vectors(self, vectors: Tensor) -> Tensor:
-        return vectors @ self._frozen_movies().T
-
-    def item_vectors(self) -> Tensor:
-        r"""[num_movies, d] the final movie vectors :math:`h^{(L)}_i` (cold movies: from
-        their attributes)."""
-        return self._frozen_movies().clone()
 
     def bpr_loss(self, users: Tensor, positives: Tensor, negatives: Tensor) -> Tensor:
         """BPR on final vectors of a batch of triples ([B] each), a fresh share

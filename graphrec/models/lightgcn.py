@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from graphrec.models.base import Recommender
+from graphrec.models.base import FinalVectorModel
 from graphrec.models.bpr import bpr_loss, l2_per_example
 
 __all__ = ["LightGCN", "normalized_adjacency", "symmetric_spmm"]
@@ -66,7 +66,7 @@ def normalized_adjacency(users: Tensor, movies: Tensor, num_users: int, num_movi
         return adj.coalesce().to_sparse_csr()
 
 
-class LightGCN(Recommender):
+class LightGCN(FinalVectorModel):
     r"""LightGCN (He et al., "LightGCN: Simplifying and Powering Graph Convolution Network for
     Recommendation", SIGIR 2020) over the train ``rates`` edges of a split.
 
@@ -207,39 +207,10 @@ class LightGCN(Recommender):
         return super().train(mode)
 
     # ------------------------------------------------------------------ contract
-    def score(self, users: Tensor, movies: Tensor) -> Tensor:
-        """[B] dot products of the propagated (user, movie) embeddings."""
-        users, movies = self.check_users(users), self.check_movies(movies)
-        eu, em = self.propagate()
-        return (eu[users] * em[movies]).sum(-1)
-
-    def score_all(self, users: Tensor) -> Tensor:
-        """[B, num_movies] as one matrix product of propagated embeddings."""
-        users = self.check_users(users)
-        eu, em = self.propagate()
-        return eu[users] @ em.T
-
-    # ------------------------------------------------------------------ users as vectors
-    def _frozen_movies(self) -> Tensor:
-        """[num_movies, d] propagated movie embeddings, no gradient (cached in eval mode)."""
-        with torch.no_grad():
-            return self.propagate()[1]
-
-    def user_vectors(self, users: Tensor) -> Tensor:
-        r"""[B, d] the propagated user embeddings :math:`\mathbf{e}_u`."""
-        users = self.check_users(users)
-        with torch.no_grad():
-            return self.propagate()[0][users]
-
-    def score_vector_pairs(self, vectors: Tensor, rows: Tensor, movies: Tensor) -> Tensor:
-        return (vectors[rows] * self._frozen_movies()[movies]).sum(-1)
-
-    def score_user_vectors(self, vectors: Tensor) -> Tensor:
-        return vectors @ self._frozen_movies().T
-
-    def item_vectors(self) -> Tensor:
-        r"""[num_movies, d] the propagated movie embeddings :math:`\mathbf{e}_i`."""
-        return self._frozen_movies().clone()
+    def _final(self) -> tuple[Tensor, Tensor]:
+        r"""The propagated embeddings :math:`\mathbf{e}_u`, :math:`\mathbf{e}_i`; scoring,
+        user vectors and the item space come from :class:`FinalVectorModel`."""
+        return self.propagate()
 
     def bpr_loss(self, users: Tensor, positives: Tensor, negatives: Tensor) -> Tensor:
         """BPR on propagated embeddings + L2 on the batch's layer-0 embeddings ([B] each)."""
