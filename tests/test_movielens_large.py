@@ -30,8 +30,11 @@ def test_published_counts_and_layout():
         meta = DATASETS[name]
         assert (meta.num_ratings, meta.num_users, meta.num_movies) == (n, u, m)
         assert meta.url.endswith(f"/{name}.zip") and meta.rating_scale == (0.5, 5.0, 0.5)
-        assert meta.zip_md5 is None and meta.ratings_sha256 is None  # none typed from memory
+        assert meta.ratings_sha256 is None  # GroupLens publishes none for the ratings file
         assert ml.MEMBERS[name] == ("ratings.csv", "movies.csv")
+    # the MD5s of GroupLens's sidecar files, as public projects quote them
+    assert DATASETS["ml-20m"].zip_md5 == "cd245b17a1ae2cc31bb14903e1204af3"
+    assert DATASETS["ml-25m"].zip_md5 == "6b51fb2759a8657d3bfcbfc42b592ada"
 
 
 @pytest.mark.parametrize("name", ["ml-20m", "ml-25m"])
@@ -69,3 +72,16 @@ def test_counts_are_checked_after_parsing(tmp_path, monkeypatch):
     data = load_movielens("ml-25m", tmp_path / "r3", raw_dir=tmp_path / "raw", source="local",
                           verbose=False)  # fmt: skip
     assert data["user"].num_nodes == 2
+
+
+def test_a_zip_that_is_not_the_published_one_is_refused(tmp_path):
+    """A fixture zip named ml-25m.zip is not GroupLens's: verification names both MD5s."""
+    folder = _write(tmp_path / "src" / "ml-25m")
+    zdir = tmp_path / "zipped"
+    zdir.mkdir()
+    with zipfile.ZipFile(zdir / "ml-25m.zip", "w") as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, f"ml-25m/{f.name}")
+    with pytest.raises(ChecksumError, match="6b51fb2759a8657d3bfcbfc42b592ada"):
+        load_movielens("ml-25m", tmp_path / "root", raw_dir=zdir, source="local", verbose=False)
+    assert not list((tmp_path / "root").rglob("*.pt"))  # nothing cached from a refused file
