@@ -41,15 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--other-split",
-        default=str(ROOT / "experiments/results/benchmark_ml-100k_global-time"),
+        default=None,
         help="benchmark folder of the same models under --split global-time, shown below the "
-        "main table where it exists; 'none' leaves it out (default: %(default)s)",
+        "main table (default: experiments/results/benchmark_ml-100k_global-time where it "
+        "exists); 'none' leaves it out",
     )
     p.add_argument("--out", default=None, help="also write the block alone to this file")
     a = p.parse_args(argv)
     try:
-        other = None if a.other_split == "none" else Path(a.other_split)
-        other = other if other is not None and (other / "benchmark.csv").is_file() else None
+        if a.other_split is None:  # the committed one, where there is one
+            other = ROOT / "experiments/results/benchmark_ml-100k_global-time"
+            other = other if (other / "benchmark.csv").is_file() else None
+        else:  # named: it must be a benchmark folder (read_benchmark says so if not)
+            other = None if a.other_split == "none" else Path(a.other_split)
         block = report.build_markdown(a.bench, a.results, other)
         report.write_block(a.target, block)
     except (FileNotFoundError, ValueError) as exc:

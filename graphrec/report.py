@@ -152,6 +152,22 @@ def _comparison(rows: list[dict], a: str, b: str, k: int = 10) -> list[str]:
     return lines
 
 
+def _summary(bench: str | os.PathLike, k: int) -> tuple[list[dict], dict, list[dict], dict | None]:
+    """``(rows, meta, summary, significance)`` of a benchmark folder (significance None
+    without its ``benchmark_users.npz``)."""
+    rows, meta = read_benchmark(bench)
+    summary = summarise(rows, k)
+    sig = significance(summary, per_user, k) if (per_user := read_per_user(bench)) else None
+    return rows, meta, summary, sig
+
+
+def _tests(sig: dict | None, k: int) -> list[str]:
+    """The lines naming the paired test behind the table's p-value columns."""
+    if not sig:
+        return []
+    return [f"- p {p} NDCG@{k}: {t['test']} (two-sided)" for p, t in sig.items()] + [""]
+
+
 def other_split_section(
     summary: list[dict], bench: str | os.PathLike, k: int = 10
 ) -> tuple[list[str], dict]:
@@ -159,9 +175,7 @@ def other_split_section(
     ``--split global-time``) and how its model ranking compares with ``summary``'s: per
     protocol, Kendall's tau over the models both ran and whether the best model is the same.
     Returns ``(lines, comparison)``."""
-    rows, meta = read_benchmark(bench)
-    other = summarise(rows, k)
-    sig = significance(other, per_user, k) if (per_user := read_per_user(bench)) else None
+    rows, meta, other, sig = _summary(bench, k)
     seeds = sorted({r["seed"] for r in rows})
     users = meta.get("test_users")
     lines = [
@@ -174,9 +188,8 @@ def other_split_section(
         "",
         markdown_table(other, k, sig),
         "",
+        *_tests(sig, k),
     ]
-    if sig:
-        lines += [f"- p {p} NDCG@{k}: {t['test']} (two-sided)" for p, t in sig.items()] + [""]
     common = [s["model"] for s in summary if s["model"] in {o["model"] for o in other}]
     comparison: dict = {}
     for p in ("sampled", "full"):
@@ -236,9 +249,8 @@ def build_markdown(
         markdown_table(summary, k, sig),
         "",
         *beyond_note(summary, k),
+        *_tests(sig, k),
     ]
-    if sig:
-        md += [f"- p {p} NDCG@{k}: {t['test']} (two-sided)" for p, t in sig.items()] + [""]
     if wall:
         md += [f"Whole benchmark: {wall / 60:.0f} min wall time.", ""]
     if meta.get("max_epochs"):
